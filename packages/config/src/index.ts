@@ -1,0 +1,13 @@
+/** Configuration from the environment: declare a spec, parse it once in `main.ts`, pass the result down. */
+
+export { dataDirField, logLevelField } from "./common-fields.ts";
+export {
+  ConfigError,
+  type ConfigField,
+  type ConfigOf,
+  type ConfigSpec,
+  configVariables,
+  parseConfig,
+  parseConfigOrExit,
+} from "./config.ts";
+export { env } from "./fields.ts";
