@@ -1,0 +1,46 @@
+/**
+ * @secrets/bus: the message bus between the services.
+ *
+ * - `Bus`: request-reply with timeouts, queue-group serving, publish/subscribe, durable streams.
+ * - `connectNatsBus` (distributed mode) and `MemoryBus` (embedded mode) implement it.
+ * - `serviceOperations`, `adminOperations`, `auditEventsTopic`: the subjects registry.
+ * - `request`, `serve`, `publish`, `subscribe`, `publishDurable`: typed helpers over the registry.
+ * - `BusError` with `ErrorCode` and `Reason`: the one closed set of errors that crosses the bus.
+ */
+export type {
+  Bus,
+  DurableAck,
+  MessageHandler,
+  RequestHandler,
+  RequestOptions,
+  StreamSpec,
+  StreamState,
+  Subscription,
+} from "./bus.ts";
+export { type BusConfig, busConfigFields, connectBusFromConfig } from "./config.ts";
+export {
+  BusError,
+  ErrorCode,
+  errorCodeName,
+  type FieldViolation,
+  invalidArgument,
+  isBusError,
+  Reason,
+  reasonName,
+} from "./errors.ts";
+export { MemoryBus, type MemoryBusOptions } from "./memory-bus.ts";
+export { MemoryStreamStore, type StoredMessage, type StreamStore } from "./memory-stream-store.ts";
+export { defaultNamespace, namespacePattern } from "./namespace.ts";
+export { connectNatsBus, NatsBus, type NatsBusOptions } from "./nats-bus.ts";
+export {
+  adminOperations,
+  auditEventsTopic,
+  auditStreamName,
+  auditStreamSpec,
+  type MessageCodec,
+  type Operation,
+  serviceOperations,
+  type Topic,
+  vaultQueue,
+} from "./operations.ts";
+export { publish, publishDurable, request, serve, subscribe } from "./typed.ts";

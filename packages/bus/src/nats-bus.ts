@@ -1,0 +1,292 @@
+import { readFileSync } from "node:fs";
+import type { Logger } from "@secrets/logger";
+import {
+  connect,
+  credsAuthenticator,
+  DiscardPolicy,
+  Events,
+  type JetStreamClient,
+  type Msg,
+  type NatsConnection,
+  NatsError,
+  ErrorCode as NatsErrorCode,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "nats";
+import type {
+  Bus,
+  DurableAck,
+  MessageHandler,
+  RequestHandler,
+  RequestOptions,
+  StreamSpec,
+  StreamState,
+  Subscription,
+} from "./bus.ts";
+import { decodeReply, encodeError, encodeOk } from "./envelope.ts";
+import { BusError, ErrorCode } from "./errors.ts";
+import { absoluteStreamName, absoluteSubject, assertNamespace } from "./namespace.ts";
+import { settleWithin } from "./settle.ts";
+
+export interface NatsBusOptions {
+  /** One or more server URLs, comma-separated. */
+  url: string;
+  namespace: string;
+  logger: Logger;
+  /** Connection name shown by the server's monitoring (the process's role). */
+  name: string;
+  user?: string;
+  password?: string;
+  /** Path to a NATS `.creds` file (JWT and nkey seed). */
+  credsFile?: string;
+  /** Pause between reconnection attempts; the client reconnects forever. */
+  reconnectWaitMs?: number;
+  /** How long `close()` lets in-flight handlers finish before closing anyway (default 5 s). */
+  closeGraceMs?: number;
+}
+
+/** Connects to NATS; keeps retrying while the server is not up yet, and reconnects forever afterwards. */
+export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
+  assertNamespace(options.namespace);
+  const nc = await connect({
+    servers: options.url.split(",").map((s) => s.trim()),
+    name: options.name,
+    user: options.user,
+    pass: options.password,
+    authenticator: options.credsFile
+      ? credsAuthenticator(new Uint8Array(readFileSync(options.credsFile)))
+      : undefined,
+    waitOnFirstConnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: options.reconnectWaitMs ?? 250,
+    reconnectJitter: 100,
+    pingInterval: 10_000,
+  });
+  return new NatsBus(nc, options);
+}
+
+/** The bus on NATS: core request-reply with queue groups, and JetStream for durable streams. */
+export class NatsBus implements Bus {
+  readonly namespace: string;
+  private readonly logger: Logger;
+  private readonly js: JetStreamClient;
+  private readonly subscriptions = new Set<{ drain(): Promise<void> }>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private connected = true;
+  private readonly closeGraceMs: number;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    options: NatsBusOptions,
+  ) {
+    this.namespace = options.namespace;
+    this.logger = options.logger;
+    this.js = nc.jetstream();
+    this.closeGraceMs = options.closeGraceMs ?? 5_000;
+    void this.watchStatus();
+  }
+
+  subject(relative: string): string {
+    return absoluteSubject(this.namespace, relative);
+  }
+
+  streamName(relative: string): string {
+    return absoluteStreamName(this.namespace, relative);
+  }
+
+  async request(subject: string, payload: Uint8Array, options: RequestOptions): Promise<Uint8Array> {
+    let reply: Msg;
+    try {
+      reply = await this.nc.request(this.subject(subject), payload, { timeout: options.timeoutMs });
+    } catch (error) {
+      throw requestError(subject, options.timeoutMs, error);
+    }
+    return decodeReply(reply.data);
+  }
+
+  serve(subject: string, options: { queue: string }, handler: RequestHandler): Subscription {
+    const absolute = this.subject(subject);
+    const sub = this.nc.subscribe(absolute, {
+      queue: options.queue,
+      callback: (error, msg) => {
+        if (error) {
+          this.logger.error("subscription failed", { subject: absolute, error });
+          return;
+        }
+        this.track(this.answer(msg, handler));
+      },
+    });
+    return this.register(sub);
+  }
+
+  publish(subject: string, payload: Uint8Array): void {
+    try {
+      this.nc.publish(this.subject(subject), payload);
+    } catch (error) {
+      this.logger.warn("publish failed", { subject, error });
+    }
+  }
+
+  subscribe(subject: string, handler: MessageHandler): Subscription {
+    const sub = this.nc.subscribe(this.subject(subject), {
+      callback: (error, msg) => {
+        if (error) {
+          this.logger.error("subscription failed", { subject, error });
+          return;
+        }
+        try {
+          handler(msg.data, msg.subject);
+        } catch (handlerError) {
+          this.logger.error("subscriber failed", { subject: msg.subject, error: handlerError });
+        }
+      },
+    });
+    return this.register(sub);
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<void> {
+    const jsm = await this.nc.jetstreamManager();
+    const config: Partial<StreamConfig> & { name: string } = {
+      name: this.streamName(spec.name),
+      subjects: spec.subjects.map((s) => this.subject(s)),
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      discard: DiscardPolicy.New,
+      max_age: nanos(spec.maxAgeMs),
+      max_bytes: spec.maxBytes,
+      duplicate_window: nanos(spec.duplicateWindowMs),
+      num_replicas: 1,
+    };
+    try {
+      await jsm.streams.info(config.name);
+    } catch (error) {
+      if (isStreamNotFound(error)) {
+        await jsm.streams.add(config);
+        return;
+      }
+      throw error;
+    }
+    await jsm.streams.update(config.name, config);
+  }
+
+  async streamState(name: string): Promise<StreamState | undefined> {
+    const jsm = await this.nc.jetstreamManager();
+    try {
+      const { state } = await jsm.streams.info(this.streamName(name));
+      return {
+        messages: state.messages,
+        bytes: state.bytes,
+        firstSeq: state.first_seq,
+        lastSeq: state.last_seq,
+      };
+    } catch (error) {
+      if (isStreamNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async deleteStream(name: string): Promise<void> {
+    const jsm = await this.nc.jetstreamManager();
+    try {
+      await jsm.streams.delete(this.streamName(name));
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw error;
+    }
+  }
+
+  async publishDurable(
+    subject: string,
+    payload: Uint8Array,
+    options: { msgId: string; timeoutMs: number },
+  ): Promise<DurableAck> {
+    try {
+      const ack = await this.js.publish(this.subject(subject), payload, {
+        msgID: options.msgId,
+        timeout: options.timeoutMs,
+      });
+      return { seq: ack.seq, duplicate: ack.duplicate };
+    } catch (cause) {
+      throw new BusError(ErrorCode.UNAVAILABLE, "The durable stream did not store the message", { cause });
+    }
+  }
+
+  isConnected(): boolean {
+    return this.connected && !this.nc.isClosed();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.subscriptions].map((sub) => sub.drain()));
+    await settleWithin([...this.inFlight], this.closeGraceMs);
+    if (!this.nc.isClosed()) await this.nc.drain();
+  }
+
+  private async answer(msg: Msg, handler: RequestHandler): Promise<void> {
+    let reply: Uint8Array;
+    try {
+      reply = encodeOk(await handler(msg.data, msg.subject));
+    } catch (error) {
+      if (!(error instanceof BusError))
+        this.logger.error("request handler failed", { subject: msg.subject, error });
+      reply = encodeError(error);
+    }
+    if (!msg.respond(reply)) this.logger.warn("request had no reply subject", { subject: msg.subject });
+  }
+
+  private register(sub: { drain(): Promise<void>; unsubscribe(): void }): Subscription {
+    this.subscriptions.add(sub);
+    return {
+      unsubscribe: async () => {
+        this.subscriptions.delete(sub);
+        await sub.drain().catch(() => sub.unsubscribe());
+      },
+    };
+  }
+
+  private track(promise: Promise<void>): void {
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise));
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === Events.Disconnect) {
+        this.connected = false;
+        this.logger.warn("disconnected from NATS; reconnecting", { server: String(status.data) });
+      } else if (status.type === Events.Reconnect) {
+        this.connected = true;
+        this.logger.info("reconnected to NATS", { server: String(status.data) });
+      } else if (status.type === Events.Error) {
+        this.logger.error("NATS reported an error", { error: String(status.data) });
+      }
+    }
+  }
+}
+
+/** JetStream's API error code for "stream not found". */
+const streamNotFound = 10059;
+
+function isStreamNotFound(error: unknown): boolean {
+  return error instanceof NatsError && error.api_error?.err_code === streamNotFound;
+}
+
+function requestError(subject: string, timeoutMs: number, error: unknown): BusError {
+  if (error instanceof NatsError) {
+    if (error.code === NatsErrorCode.NoResponders) {
+      return new BusError(ErrorCode.NO_RESPONDERS, `No service answers ${subject}`, { cause: error });
+    }
+    if (error.code === NatsErrorCode.Timeout) {
+      return new BusError(ErrorCode.TIMEOUT, `No reply to ${subject} within ${timeoutMs} ms`, {
+        cause: error,
+      });
+    }
+  }
+  return new BusError(ErrorCode.UNAVAILABLE, `The bus could not carry the request to ${subject}`, {
+    cause: error,
+  });
+}

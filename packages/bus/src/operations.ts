@@ -1,0 +1,137 @@
+/**
+ * The subjects registry: every request-reply operation and every topic on the bus, with its message
+ * types. Subjects are relative to the bus namespace (`secrets.` by default) and versioned (`v1.`).
+ * Callers use these definitions with `request`/`serve` (typed.ts); nobody writes a subject by hand.
+ *
+ * NATS permissions follow the prefixes: the gateway may request only `v1.vault.service.>`,
+ * the admin API only `v1.vault.admin.>` and `v1.audit.query`.
+ */
+import {
+  DecideAccessRequestReply,
+  DecideAccessRequestRequest,
+  DecideServiceTokenReply,
+  DecideServiceTokenRequest,
+  DeleteSecretReply,
+  DeleteSecretRequest,
+  ListAccessRequestsReply,
+  ListAccessRequestsRequest,
+  ListSecretsReply,
+  ListSecretsRequest,
+  ListServiceTokensReply,
+  ListServiceTokensRequest,
+  PutSecretReply,
+  PutSecretRequest,
+  SealingKeyReply,
+  SealingKeyRequest,
+} from "@secrets/proto/admin";
+import { AuditEvent } from "@secrets/proto/audit";
+import {
+  VaultGetSecretReply,
+  VaultGetSecretRequest,
+  VaultPingReply,
+  VaultPingRequest,
+  VaultRegisterTokenReply,
+  VaultRegisterTokenRequest,
+} from "@secrets/proto/vault";
+import type { StreamSpec } from "./bus.ts";
+
+/** What ts-proto generates for each message: enough to put it on the wire and take it off. */
+export interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(input: Uint8Array): T;
+}
+
+/** A request-reply operation: its relative subject and the types of its request and reply. */
+export interface Operation<Req, Rep> {
+  readonly subject: string;
+  readonly request: MessageCodec<Req>;
+  readonly reply: MessageCodec<Rep>;
+}
+
+/** A published message type: its relative subject and payload type. */
+export interface Topic<T> {
+  readonly subject: string;
+  readonly message: MessageCodec<T>;
+}
+
+function operation<Req, Rep>(subject: string, request: MessageCodec<Req>, reply: MessageCodec<Rep>) {
+  return { subject, request, reply } as const satisfies Operation<Req, Rep>;
+}
+
+/** The queue group in which every vault replica serves, so each request reaches exactly one. */
+export const vaultQueue = "vault";
+
+/** Service-facing vault operations, requested by the gRPC gateway. */
+export const serviceOperations = {
+  getSecret: operation("v1.vault.service.get-secret", VaultGetSecretRequest, VaultGetSecretReply),
+  registerToken: operation(
+    "v1.vault.service.register-token",
+    VaultRegisterTokenRequest,
+    VaultRegisterTokenReply,
+  ),
+  ping: operation("v1.vault.service.ping", VaultPingRequest, VaultPingReply),
+} as const;
+
+/** Admin operations on the vault, requested by the admin API. */
+export const adminOperations = {
+  ping: operation("v1.vault.admin.ping", VaultPingRequest, VaultPingReply),
+  sealingKey: operation("v1.vault.admin.sealing-key", SealingKeyRequest, SealingKeyReply),
+  listSecrets: operation("v1.vault.admin.list-secrets", ListSecretsRequest, ListSecretsReply),
+  putSecret: operation("v1.vault.admin.put-secret", PutSecretRequest, PutSecretReply),
+  deleteSecret: operation("v1.vault.admin.delete-secret", DeleteSecretRequest, DeleteSecretReply),
+  listAccessRequests: operation(
+    "v1.vault.admin.list-access-requests",
+    ListAccessRequestsRequest,
+    ListAccessRequestsReply,
+  ),
+  approveAccessRequest: operation(
+    "v1.vault.admin.approve-access-request",
+    DecideAccessRequestRequest,
+    DecideAccessRequestReply,
+  ),
+  denyAccessRequest: operation(
+    "v1.vault.admin.deny-access-request",
+    DecideAccessRequestRequest,
+    DecideAccessRequestReply,
+  ),
+  listServiceTokens: operation(
+    "v1.vault.admin.list-service-tokens",
+    ListServiceTokensRequest,
+    ListServiceTokensReply,
+  ),
+  approveServiceToken: operation(
+    "v1.vault.admin.approve-service-token",
+    DecideServiceTokenRequest,
+    DecideServiceTokenReply,
+  ),
+  denyServiceToken: operation(
+    "v1.vault.admin.deny-service-token",
+    DecideServiceTokenRequest,
+    DecideServiceTokenReply,
+  ),
+  revokeServiceToken: operation(
+    "v1.vault.admin.revoke-service-token",
+    DecideServiceTokenRequest,
+    DecideServiceTokenReply,
+  ),
+} as const;
+
+/** Audit events, published durably by the vault before it answers. */
+export const auditEventsTopic: Topic<AuditEvent> = { subject: "v1.audit.events", message: AuditEvent };
+
+/** Relative name of the audit stream (`SECRETS_AUDIT` in the default namespace). */
+export const auditStreamName = "AUDIT";
+
+/**
+ * The audit stream's limits. Discard-new: when a limit is reached the stream refuses new events, so
+ * GetSecret fails closed (UNAVAILABLE, AUDIT_UNAVAILABLE) instead of audit being dropped.
+ */
+export function auditStreamSpec(limits: { maxAgeMs: number; maxBytes: number }): StreamSpec {
+  return {
+    name: auditStreamName,
+    subjects: [auditEventsTopic.subject],
+    maxAgeMs: limits.maxAgeMs,
+    maxBytes: limits.maxBytes,
+    duplicateWindowMs: 2 * 60_000,
+  };
+}

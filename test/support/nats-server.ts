@@ -1,0 +1,103 @@
+/**
+ * Starts a private `nats-server` with JetStream on a free port, for tests that need their own server
+ * (to stop and restart it, or to give it a configuration). Tests that only need a server use the shared
+ * one at NATS_URL with a unique bus namespace instead.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const natsServerBinary = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
+
+export interface NatsServerHandle {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM, then SIGKILL); its JetStream store is kept for a restart. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same store. */
+  restart(): Promise<void>;
+  /** Stops it and removes its store. */
+  dispose(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      socket.end();
+      return;
+    } catch {
+      await Bun.sleep(25);
+    }
+  }
+  throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts nats-server. `config` is the text of a configuration file (its `listen` is set by the harness);
+ * without it the server runs with JetStream and no authentication.
+ */
+export async function startNatsServer(options: { config?: string } = {}): Promise<NatsServerHandle> {
+  if (!existsSync(natsServerBinary)) {
+    throw new Error(
+      `nats-server not found at ${natsServerBinary}: install it (apt-get install -y nats-server) or set NATS_SERVER_BIN`,
+    );
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "secrets-nats-"));
+  const storeDir = join(dir, "jetstream");
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir];
+  if (options.config !== undefined) {
+    const configPath = join(dir, "nats.conf");
+    writeFileSync(configPath, options.config);
+    args.push("-c", configPath);
+  }
+  let child: Subprocess | undefined;
+  const start = async () => {
+    child = Bun.spawn([natsServerBinary, ...args], { stdout: "ignore", stderr: "pipe" });
+    await waitForPort(port, 10_000);
+  };
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    running.kill("SIGTERM");
+    const killed = await Promise.race([running.exited.then(() => true), Bun.sleep(5_000).then(() => false)]);
+    if (!killed) {
+      running.kill("SIGKILL");
+      await running.exited;
+    }
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    stop,
+    restart: start,
+    dispose: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A bus namespace no other test run uses. */
+export function uniqueNamespace(prefix = "t"): string {
+  return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+}
