@@ -1,0 +1,17 @@
+/** The input rules every boundary applies; each check returns the violations, empty when valid. */
+export { checkGetSecret, checkRegisterToken } from "./requests.ts";
+export {
+  checkDescription,
+  checkNewToken,
+  checkPresentedToken,
+  checkSecretName,
+  checkServiceName,
+  checkServiceVersion,
+  checkValue,
+  limits,
+  secretNamePattern,
+  serviceNamePattern,
+  tokenAlphabet,
+  utf8Length,
+  type Violation,
+} from "./rules.ts";
