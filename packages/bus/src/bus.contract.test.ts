@@ -242,6 +242,7 @@ describe.each(implementations)("Bus contract: %s", (_name, create) => {
     const spec = {
       name: "EVENTS",
       subjects: ["v1.test.events.>"],
+      retention: "limits" as const,
       maxAgeMs: 60_000,
       maxBytes: 4_096,
       duplicateWindowMs: 60_000,

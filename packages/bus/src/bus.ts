@@ -25,6 +25,11 @@ export interface StreamSpec {
   name: string;
   /** Relative subjects captured by the stream. */
   subjects: string[];
+  /**
+   * `limits`: messages stay until a limit removes them. `workqueue`: a message is removed once its
+   * consumer acknowledges it, so the stream holds exactly what is not yet delivered.
+   */
+  retention: "limits" | "workqueue";
   /** Oldest message kept, in milliseconds; 0 means no limit. */
   maxAgeMs: number;
   /** Total size kept, in bytes; -1 means no limit. */

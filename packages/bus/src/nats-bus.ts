@@ -151,7 +151,7 @@ export class NatsBus implements Bus {
     const config: Partial<StreamConfig> & { name: string } = {
       name: this.streamName(spec.name),
       subjects: spec.subjects.map((s) => this.subject(s)),
-      retention: RetentionPolicy.Limits,
+      retention: spec.retention === "workqueue" ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
       storage: StorageType.File,
       discard: DiscardPolicy.New,
       max_age: nanos(spec.maxAgeMs),

@@ -123,13 +123,16 @@ export const auditEventsTopic: Topic<AuditEvent> = { subject: "v1.audit.events",
 export const auditStreamName = "AUDIT";
 
 /**
- * The audit stream's limits. Discard-new: when a limit is reached the stream refuses new events, so
- * GetSecret fails closed (UNAVAILABLE, AUDIT_UNAVAILABLE) instead of audit being dropped.
+ * The audit stream: a work queue holding the events the audit shipper has not yet delivered to Loki
+ * (an acknowledged event leaves the stream). Discard-new: when `maxBytes` is reached the stream refuses
+ * new events, so GetSecret fails closed (UNAVAILABLE, AUDIT_UNAVAILABLE) instead of audit being dropped.
+ * `maxAgeMs` 0 keeps undelivered events however old they are.
  */
 export function auditStreamSpec(limits: { maxAgeMs: number; maxBytes: number }): StreamSpec {
   return {
     name: auditStreamName,
     subjects: [auditEventsTopic.subject],
+    retention: "workqueue",
     maxAgeMs: limits.maxAgeMs,
     maxBytes: limits.maxBytes,
     duplicateWindowMs: 2 * 60_000,

@@ -1,0 +1,132 @@
+/**
+ * Sealed values: the admin API encrypts a secret value to the vault's X25519 public key before it goes on
+ * the bus, so that nothing on the bus (a monitor, a compromised subscriber, a NATS log) sees it in clear.
+ *
+ * Scheme (an ECIES): a one-time X25519 key pair per value; HKDF-SHA256 of the shared secret, salted with
+ * both public keys, gives an AES-256-GCM key; the AAD binds the recipient key id and a context string (the
+ * secret's name), so a sealed value cannot be replayed for another secret.
+ *
+ * `node:crypto` rather than Web Crypto: X25519 and HKDF are synchronous there and fast under Bun.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
+
+export interface SealedValue {
+  keyId: string;
+  /** The sender's one-time X25519 public key, 32 raw bytes. */
+  ephemeralPublicKey: Uint8Array;
+  iv: Uint8Array;
+  /** AES-256-GCM ciphertext followed by its 16-byte tag. */
+  ciphertext: Uint8Array;
+}
+
+export interface SealingPublicKey {
+  keyId: string;
+  /** X25519 public key, 32 raw bytes. */
+  publicKey: Uint8Array;
+}
+
+export interface SealingKeyPair extends SealingPublicKey {
+  /** X25519 private key, 32 raw bytes. Only the vault holds it. */
+  privateKey: Uint8Array;
+}
+
+/** Thrown when a sealed value cannot be opened: wrong key, wrong context, or altered bytes. */
+export class SealingError extends Error {
+  override readonly name = "SealingError";
+}
+
+const info = Buffer.from("secrets.v1 sealed value");
+const tagLength = 16;
+
+const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
+
+function publicKeyObject(raw: Uint8Array): KeyObject {
+  if (raw.byteLength !== 32) throw new SealingError("A sealing public key is 32 bytes");
+  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: b64url(raw) }, format: "jwk" });
+}
+
+function rawPublicKey(key: KeyObject): Uint8Array {
+  const x = key.export({ format: "jwk" }).x;
+  if (!x) throw new SealingError("Not an X25519 key");
+  return new Uint8Array(Buffer.from(x, "base64url"));
+}
+
+/** The key id: the first 16 hex characters of the public key's SHA-256. */
+export function sealingKeyId(publicKey: Uint8Array): string {
+  return createHash("sha256").update(publicKey).digest("hex").slice(0, 16);
+}
+
+export function generateSealingKeyPair(): SealingKeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync("x25519");
+  const d = privateKey.export({ format: "jwk" }).d;
+  if (!d) throw new SealingError("X25519 key generation returned no private key");
+  const rawPublic = rawPublicKey(publicKey);
+  return {
+    keyId: sealingKeyId(rawPublic),
+    publicKey: rawPublic,
+    privateKey: new Uint8Array(Buffer.from(d, "base64url")),
+  };
+}
+
+function deriveKey(shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array): Buffer {
+  const salt = Buffer.concat([ephemeral, recipient]);
+  return Buffer.from(hkdfSync("sha256", shared, salt, info, 32));
+}
+
+function aad(keyId: string, context: string): Buffer {
+  return Buffer.from(`${keyId}\u0000${context}`, "utf8");
+}
+
+/** Seals `plaintext` to the recipient's public key; `context` (the secret's name) must match on opening. */
+export function sealValue(recipient: SealingPublicKey, plaintext: string, context: string): SealedValue {
+  const ephemeral = generateKeyPairSync("x25519");
+  const ephemeralPublic = rawPublicKey(ephemeral.publicKey);
+  const shared = diffieHellman({
+    privateKey: ephemeral.privateKey,
+    publicKey: publicKeyObject(recipient.publicKey),
+  });
+  const key = deriveKey(shared, ephemeralPublic, recipient.publicKey);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  cipher.setAAD(aad(recipient.keyId, context));
+  const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+  return { keyId: recipient.keyId, ephemeralPublicKey: ephemeralPublic, iv, ciphertext: body };
+}
+
+/** Opens a sealed value with the recipient's key pair; throws SealingError if anything does not match. */
+export function openSealedValue(recipient: SealingKeyPair, sealed: SealedValue, context: string): string {
+  if (sealed.keyId !== recipient.keyId) throw new SealingError("The value was sealed to another key");
+  if (sealed.iv.byteLength !== 12 || sealed.ciphertext.byteLength < tagLength) {
+    throw new SealingError("The sealed value is malformed");
+  }
+  try {
+    const privateKey = createPrivateKey({
+      key: { kty: "OKP", crv: "X25519", d: b64url(recipient.privateKey), x: b64url(recipient.publicKey) },
+      format: "jwk",
+    });
+    const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(sealed.ephemeralPublicKey) });
+    const key = deriveKey(shared, sealed.ephemeralPublicKey, recipient.publicKey);
+    const decipher = createDecipheriv("aes-256-gcm", key, sealed.iv);
+    decipher.setAAD(aad(recipient.keyId, context));
+    const body = sealed.ciphertext;
+    decipher.setAuthTag(body.subarray(body.byteLength - tagLength));
+    const plain = Buffer.concat([
+      decipher.update(body.subarray(0, body.byteLength - tagLength)),
+      decipher.final(),
+    ]);
+    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+  } catch (cause) {
+    throw new SealingError("The sealed value could not be opened", { cause });
+  }
+}
