@@ -29,7 +29,9 @@ try {
     const info = await jsm.getAccountInfo();
     console.log(`NATS: ${nc.info?.version} with JetStream (${info.streams} streams)`);
   } catch (error) {
-    problems.push(`NATS at ${natsUrl} answers but JetStream is not enabled (${(error as Error).message}); run it with -js`);
+    problems.push(
+      `NATS at ${natsUrl} answers but JetStream is not enabled (${(error as Error).message}); run it with -js`,
+    );
   } finally {
     await nc.close();
   }

@@ -7,6 +7,13 @@
  * - `request`, `serve`, `publish`, `subscribe`, `publishDurable`: typed helpers over the registry.
  * - `BusError` with `ErrorCode` and `Reason`: the one closed set of errors that crosses the bus.
  */
+export {
+  AuditEventName,
+  auditEventNames,
+  auditLogLine,
+  auditServiceLabel,
+  isAuditEventName,
+} from "./audit-events.ts";
 export type {
   Bus,
   DurableAck,

@@ -1,0 +1,53 @@
+import type { AuditEvent } from "@secrets/proto/audit";
+
+/** The closed set of audit event names (`AuditEvent.event`); also the `event` label in Loki. */
+export const AuditEventName = {
+  secretGet: "secret.get",
+  tokenRegister: "token.register",
+  secretList: "secret.list",
+  secretPut: "secret.put",
+  secretDelete: "secret.delete",
+  accessList: "access.list",
+  accessApprove: "access.approve",
+  accessDeny: "access.deny",
+  tokenList: "token.list",
+  tokenApprove: "token.approve",
+  tokenDeny: "token.deny",
+  tokenRevoke: "token.revoke",
+} as const;
+export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
+
+export const auditEventNames: readonly AuditEventName[] = Object.values(AuditEventName);
+
+export function isAuditEventName(name: string): name is AuditEventName {
+  return (auditEventNames as readonly string[]).includes(name);
+}
+
+/** The `service` field of every line: the specification's log format. */
+export const auditServiceLabel = "secrets-service";
+
+/**
+ * The audit line in the specification's log format (snake_case, ISO-8601 timestamp), extended with the
+ * event name, its id, the reason, the request id, the secret's name, the acting admin and the target id.
+ * This is what Loki and the file journal store. It never holds a value or a token: events do not carry
+ * them in the first place.
+ */
+export function auditLogLine(event: AuditEvent): string {
+  return JSON.stringify({
+    timestamp: new Date(event.timestampMs).toISOString(),
+    level: event.level,
+    service: auditServiceLabel,
+    event: event.event,
+    event_id: event.id,
+    success: event.success,
+    reason: event.reason,
+    secret_id: event.secretId,
+    secret_name: event.secretName,
+    service_name: event.serviceName,
+    actor: event.actor,
+    target_id: event.targetId,
+    request_id: event.requestId,
+    ip_address: event.ipAddress,
+    user_agent: event.userAgent,
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * Data access for access requests: one row per (secret, service name), whose status says whether that
+ * service may read that secret. Status transition rules live in the service layer, not here.
+ */
+import { and, desc, eq, getTableColumns, lt, or, sql } from "drizzle-orm";
+import type { Database } from "../db/connection.ts";
+import {
+  checkLimit,
+  decodeTimeCursor,
+  encodeTimeCursor,
+  type Page,
+  type PageRequest,
+  toPage,
+} from "../db/cursor.ts";
+import { type AccessRequest, type AccessRequestStatus, accessRequests, secrets } from "../db/schema.ts";
+import { chunkUsage, mergeUsage, usageValues } from "../db/usage-batch.ts";
+
+/** An access request with the name of the secret it is for. */
+export type AccessRequestWithSecret = AccessRequest & { secretName: string };
+
+export interface AccessRequestUsage {
+  id: string;
+  count: number;
+  lastAccessedAt: Date;
+}
+
+const withSecretName = { ...getTableColumns(accessRequests), secretName: secrets.name };
+
+/**
+ * Inserts a pending request for (secret, service) unless one exists, and returns the row either way.
+ * Takes the database or a transaction, so that stub creation can use it inside its own transaction.
+ */
+export async function insertPendingAccessRequest(
+  db: Database,
+  input: { secretId: string; serviceName: string },
+): Promise<AccessRequest> {
+  const [inserted] = await db
+    .insert(accessRequests)
+    .values({ id: Bun.randomUUIDv7(), ...input, status: "pending" })
+    .onConflictDoNothing({ target: [accessRequests.secretId, accessRequests.serviceName] })
+    .returning();
+  if (inserted) return inserted;
+  const [existing] = await db
+    .select()
+    .from(accessRequests)
+    .where(
+      and(eq(accessRequests.secretId, input.secretId), eq(accessRequests.serviceName, input.serviceName)),
+    );
+  // Only possible when the secret is deleted at this very moment (the request cascades with it).
+  if (!existing)
+    throw new Error(
+      `The secret "${input.secretId}" was deleted while service "${input.serviceName}" requested it`,
+    );
+  return existing;
+}
+
+export function createAccessRequestsDal({ db }: { db: Database }) {
+  const findBySecretAndService = db
+    .select()
+    .from(accessRequests)
+    .where(
+      and(
+        eq(accessRequests.secretId, sql.placeholder("secretId")),
+        eq(accessRequests.serviceName, sql.placeholder("serviceName")),
+      ),
+    )
+    .prepare("access_requests_find");
+
+  return {
+    /** The request of `serviceName` for the secret `secretId`: the hot-path permission check. */
+    async find(secretId: string, serviceName: string): Promise<AccessRequest | undefined> {
+      const [row] = await findBySecretAndService.execute({ secretId, serviceName });
+      return row;
+    },
+
+    async findById(id: string): Promise<AccessRequest | undefined> {
+      const [row] = await db.select().from(accessRequests).where(eq(accessRequests.id, id));
+      return row;
+    },
+
+    insertPending: (input: { secretId: string; serviceName: string }) =>
+      insertPendingAccessRequest(db, input),
+
+    /** Sets the status; a grant also records when and by whom. Undefined when no such request exists. */
+    async decide(
+      id: string,
+      status: Exclude<AccessRequestStatus, "pending">,
+      actor: string,
+    ): Promise<AccessRequestWithSecret | undefined> {
+      const changes = status === "granted" ? { status, grantedAt: sql`now()`, grantedBy: actor } : { status };
+      const [row] = await db
+        .update(accessRequests)
+        .set(changes)
+        .from(secrets)
+        .where(and(eq(accessRequests.id, id), eq(secrets.id, accessRequests.secretId)))
+        .returning(withSecretName);
+      return row;
+    },
+
+    /** Requests, newest first, optionally with one status. */
+    async list(
+      request: PageRequest & { status?: AccessRequestStatus | undefined },
+    ): Promise<Page<AccessRequestWithSecret>> {
+      const limit = checkLimit(request.limit);
+      const after = request.cursor === undefined ? undefined : decodeTimeCursor(request.cursor);
+      const rows = await db
+        .select(withSecretName)
+        .from(accessRequests)
+        .innerJoin(secrets, eq(secrets.id, accessRequests.secretId))
+        .where(
+          and(
+            request.status === undefined ? undefined : eq(accessRequests.status, request.status),
+            after === undefined
+              ? undefined
+              : or(
+                  lt(accessRequests.requestedAt, after.at),
+                  and(eq(accessRequests.requestedAt, after.at), lt(accessRequests.id, after.id)),
+                ),
+          ),
+        )
+        .orderBy(desc(accessRequests.requestedAt), desc(accessRequests.id))
+        .limit(limit + 1);
+      return toPage(rows, limit, (row) => encodeTimeCursor(row.requestedAt, row.id));
+    },
+
+    /** Adds batched read counts; `last_accessed_at` never moves backwards. */
+    async recordUsage(entries: readonly AccessRequestUsage[]): Promise<void> {
+      const merged = mergeUsage(entries.map((entry) => ({ ...entry, at: entry.lastAccessedAt })));
+      for (const chunk of chunkUsage(merged)) {
+        await db
+          .update(accessRequests)
+          .set({
+            accessCount: sql`${accessRequests.accessCount} + usage.count`,
+            lastAccessedAt: sql`greatest(${accessRequests.lastAccessedAt}, usage.at)`,
+          })
+          .from(usageValues(chunk))
+          .where(eq(accessRequests.id, sql`usage.id`));
+      }
+    },
+
+    /** Remembers the description the service last sent; returns whether the request exists. */
+    async setRequestedDescription(id: string, description: string): Promise<boolean> {
+      const rows = await db
+        .update(accessRequests)
+        .set({ requestedDescription: description })
+        .where(eq(accessRequests.id, id))
+        .returning({ id: accessRequests.id });
+      return rows.length > 0;
+    },
+  };
+}
+
+export type AccessRequestsDal = ReturnType<typeof createAccessRequestsDal>;

@@ -1,0 +1,172 @@
+/**
+ * The key file, `$SECRETS_DATA_DIR/encryption-key.txt`:
+ *
+ *   { "formatVersion": 1,
+ *     "keys": [ { "id": <uint32>, "key": "<base64 of 32 bytes>", "createdAt": <ms> }, ... ],
+ *     "lastUpdated": <ms> }
+ *
+ * `keys[0]` is the current key; the others are previous keys, kept so old ciphertext stays readable.
+ * The file is only ever replaced whole (temp file, fsync, rename, fsync of the directory), with mode 0600.
+ */
+import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
+import { link, open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { KeyFileError } from "./errors.ts";
+
+export const keyFileName = "encryption-key.txt";
+export const keyFileFormatVersion = 1;
+const keyLength = 32;
+const base64Of32Bytes = /^[A-Za-z0-9+/]{43}=$/;
+
+/** One key; the material stays inside a KeyObject, which prints and serialises as nothing. */
+export interface StoredKey {
+  id: number;
+  key: KeyObject;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+export interface KeyFileContents {
+  /** Current key first. */
+  keys: StoredKey[];
+  lastUpdated: number;
+}
+
+/** A new random key whose id is not among `existing`. */
+export function generateKey(existing: readonly StoredKey[], createdAt: number): StoredKey {
+  const taken = new Set(existing.map((key) => key.id));
+  let id: number;
+  do id = randomBytes(4).readUInt32BE(0);
+  while (taken.has(id));
+  return { id, key: createSecretKey(randomBytes(keyLength)), createdAt };
+}
+
+export function serializeKeyFile(contents: KeyFileContents): string {
+  const keys = contents.keys.map(({ id, key, createdAt }) => ({
+    id,
+    key: key.export().toString("base64"),
+    createdAt,
+  }));
+  return `${JSON.stringify({ formatVersion: keyFileFormatVersion, keys, lastUpdated: contents.lastUpdated }, null, 2)}\n`;
+}
+
+/** Validates the file's text; problems are described by position, never by quoting the content. */
+export function parseKeyFile(text: string, path: string): KeyFileContents {
+  const malformed = (problem: string) => new KeyFileError(path, `Key file ${path} is malformed: ${problem}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // JSON.parse's message can quote the text around the error, which may be key material.
+    throw malformed("it is not valid JSON");
+  }
+  if (typeof data !== "object" || data === null) throw malformed("expected a JSON object");
+  const { formatVersion, keys, lastUpdated } = data as Record<string, unknown>;
+  if (formatVersion !== keyFileFormatVersion) {
+    throw malformed(`formatVersion must be ${keyFileFormatVersion}`);
+  }
+  if (!isTime(lastUpdated)) throw malformed("lastUpdated must be a time in milliseconds");
+  if (!Array.isArray(keys) || keys.length === 0) throw malformed("keys must be a non-empty array");
+  const parsed: StoredKey[] = [];
+  for (const [index, entry] of keys.entries()) {
+    const { id, key, createdAt } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<
+      string,
+      unknown
+    >;
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      throw malformed(`keys[${index}].id must be an unsigned 32-bit integer`);
+    }
+    if (parsed.some((other) => other.id === id)) throw malformed(`keys[${index}].id repeats an earlier id`);
+    if (typeof key !== "string" || !base64Of32Bytes.test(key)) {
+      throw malformed(`keys[${index}].key must be the base64 of ${keyLength} bytes`);
+    }
+    if (!isTime(createdAt)) throw malformed(`keys[${index}].createdAt must be a time in milliseconds`);
+    parsed.push({ id, key: createSecretKey(Buffer.from(key, "base64")), createdAt });
+  }
+  return { keys: parsed, lastUpdated };
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Reads and validates the key file; undefined if it does not exist. Refuses a file that group or others
+ * may access: whoever can read it can decrypt every secret.
+ */
+export async function readKeyFile(path: string): Promise<KeyFileContents | undefined> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new KeyFileError(path, `Cannot open key file ${path}`, { cause: error });
+  }
+  try {
+    // Mode and content from the same open file, so the check applies to what is read.
+    const { mode } = await handle.stat();
+    if ((mode & 0o077) !== 0) {
+      const octal = (mode & 0o777).toString(8).padStart(3, "0");
+      throw new KeyFileError(
+        path,
+        `Key file ${path} is accessible by group or others (mode ${octal}); run \`chmod 600 ${path}\``,
+      );
+    }
+    return parseKeyFile(await handle.readFile("utf8"), path);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes the key file atomically: a temp file beside it (mode 0600), fsync, then into place, then fsync
+ * of the directory so the rename itself survives a crash. With `replace: false` the file is only created
+ * if absent (hard link instead of rename) and the result says whether it was.
+ */
+export async function writeKeyFile(
+  path: string,
+  contents: KeyFileContents,
+  options: { replace: boolean },
+): Promise<boolean> {
+  const directory = dirname(path);
+  const temp = join(directory, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  const handle = await open(temp, "wx", 0o600);
+  let placed: boolean;
+  try {
+    try {
+      await handle.writeFile(serializeKeyFile(contents));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (options.replace) await rename(temp, path);
+    placed = options.replace || (await linkIfAbsent(temp, path));
+  } finally {
+    // After a rename there is nothing left to remove; after a link, or a failure, the temp file goes.
+    await rm(temp, { force: true });
+  }
+  await syncDirectory(directory);
+  return placed;
+}
+
+async function linkIfAbsent(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, "r");
+  try {
+    await handle.sync();
+  } catch (error) {
+    // Some filesystems cannot fsync a directory; the rename is still atomic there.
+    if ((error as NodeJS.ErrnoException).code !== "EINVAL") throw error;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { open, readKeyId, seal } from "./envelope.ts";
+import { KeyFileError, KeyringError } from "./errors.ts";
+import { generateKey, type KeyFileContents, keyFileName, readKeyFile, writeKeyFile } from "./key-file.ts";
+
+/**
+ * Every use of key material goes through this interface; nothing else in the vault sees a key.
+ *
+ * Rotation contract:
+ * - `rotate()` adds a new current key. Once it resolves, every `encrypt` uses the new key; nothing
+ *   encrypted before is touched.
+ * - Ciphertext stays decryptable for as long as the key it names is in the key file. A previous key
+ *   leaves the file only through `retire()`, which the rewrap job calls once no row uses that key.
+ * - The key file is written before the keyring changes in memory, so no value is ever encrypted under a
+ *   key that a restart would lose.
+ * - One process writes the key file. Replicas that share it must be restarted (or reloaded) after a
+ *   rotation before they can read values written under the new key.
+ */
+export interface Keyring {
+  /** Id of the current key, which `encrypt` uses. */
+  readonly activeKeyId: number;
+  /** When the current key was created (ms since the epoch): the rotation schedule counts from here. */
+  readonly lastRotatedAt: number;
+  /** Encrypts a value of the secret `secretId` under the current key; returns the envelope. */
+  encrypt(plaintext: Uint8Array, secretId: string): Uint8Array;
+  /** Decrypts an envelope of the secret `secretId`; throws DecryptionError if it cannot. */
+  decrypt(envelope: Uint8Array, secretId: string): Uint8Array;
+  /** The key id an envelope names (for rewrapping); throws DecryptionError on a malformed header. */
+  keyIdOf(envelope: Uint8Array): number;
+  /** Whether the key file holds the key with this id. */
+  hasKey(keyId: number): boolean;
+  /** Ids of all keys, current first. */
+  keyIds(): number[];
+  /** Makes a new key current, keeping every previous key; persisted before it takes effect. */
+  rotate(): Promise<void>;
+  /** Removes a previous key from the key file; refuses the current key and unknown ids. */
+  retire(keyId: number): Promise<void>;
+}
+
+export interface KeyringOptions {
+  /** The process's data directory (`SECRETS_DATA_DIR`); created with mode 0700 if missing. */
+  dataDir: string;
+  /** Clock in ms since the epoch; defaults to `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * Loads `<dataDir>/encryption-key.txt`, or creates it with a first key on first start.
+ *
+ * @example
+ * const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir });
+ * const envelope = keyring.encrypt(new TextEncoder().encode("s3cret"), secret.id);
+ */
+export async function loadOrCreateKeyring(options: KeyringOptions): Promise<Keyring> {
+  const now = options.now ?? Date.now;
+  const path = join(options.dataDir, keyFileName);
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  let contents = await readKeyFile(path);
+  if (!contents) {
+    const created = { keys: [generateKey([], now())], lastUpdated: now() };
+    // Exclusive creation: if another process created the file meanwhile, its keys win.
+    contents = (await writeKeyFile(path, created, { replace: false })) ? created : await readKeyFile(path);
+    if (!contents) throw new KeyFileError(path, `Key file ${path} disappeared while it was being created`);
+  }
+  return createKeyring(path, contents, now);
+}
+
+function createKeyring(path: string, initial: KeyFileContents, now: () => number): Keyring {
+  let state = indexed(initial);
+  // rotate() and retire() each read the state, write the file, then swap: one at a time.
+  let pending: Promise<unknown> = Promise.resolve();
+  const exclusive = (change: () => Promise<void>): Promise<void> => {
+    const run = pending.then(change);
+    pending = run.catch(() => {});
+    return run;
+  };
+  const persist = async (keys: KeyFileContents["keys"]) => {
+    const next = { keys, lastUpdated: now() };
+    await writeKeyFile(path, next, { replace: true });
+    state = indexed(next);
+  };
+
+  return {
+    get activeKeyId() {
+      return state.current.id;
+    },
+    get lastRotatedAt() {
+      return state.current.createdAt;
+    },
+    encrypt: (plaintext, secretId) => seal(state.current.key, state.current.id, plaintext, secretId),
+    decrypt: (envelope, secretId) => open((keyId) => state.byId.get(keyId), envelope, secretId),
+    keyIdOf: (envelope) => readKeyId(envelope),
+    hasKey: (keyId) => state.byId.has(keyId),
+    keyIds: () => state.contents.keys.map((key) => key.id),
+    rotate: () =>
+      exclusive(() => {
+        const keys = state.contents.keys;
+        return persist([generateKey(keys, now()), ...keys]);
+      }),
+    retire: (keyId) =>
+      exclusive(() => {
+        if (keyId === state.current.id) {
+          throw new KeyringError(`Key ${keyId} is the current key and cannot be retired; rotate first`);
+        }
+        if (!state.byId.has(keyId)) throw new KeyringError(`Key ${keyId} is not in the key file`);
+        return persist(state.contents.keys.filter((key) => key.id !== keyId));
+      }),
+  };
+}
+
+function indexed(contents: KeyFileContents) {
+  const [current] = contents.keys;
+  // parseKeyFile and every writer guarantee at least one key.
+  if (!current) throw new KeyringError("The key file holds no key");
+  return { contents, current, byId: new Map(contents.keys.map((key) => [key.id, key.key])) };
+}

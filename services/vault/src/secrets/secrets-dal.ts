@@ -1,0 +1,187 @@
+/**
+ * Data access for secrets. Values arrive and leave encrypted (keyring envelopes); nothing here encrypts,
+ * decrypts or decides who may do what.
+ */
+import { and, asc, eq, getTableColumns, gt, ilike, inArray, isNull, or, sql } from "drizzle-orm";
+import { insertPendingAccessRequest } from "../access-requests/access-requests-dal.ts";
+import type { Database } from "../db/connection.ts";
+import { checkLimit, decodeCursor, encodeCursor, escapeLike, type Page, toPage } from "../db/cursor.ts";
+import { type AccessRequest, accessRequests, type Secret, secrets } from "../db/schema.ts";
+
+/** A new secret: either with a value and the id of the key it is encrypted under, or with neither. */
+export type NewSecret = {
+  id: string;
+  name: string;
+  description?: string;
+  createdBy: string;
+  isStub?: boolean;
+} & ({ valueEncrypted: Uint8Array; keyId: number } | { valueEncrypted: null; keyId: null });
+
+/** Changes to a secret; a value always comes with the id of the key it is encrypted under. */
+export type SecretChanges = { description?: string } & (
+  | { valueEncrypted?: never; keyId?: never }
+  | { valueEncrypted: Uint8Array; keyId: number }
+  | { valueEncrypted: null; keyId: null }
+);
+
+/** A secret in a list: no ciphertext, but whether it has a value and which services asked for it. */
+export type SecretListItem = Omit<Secret, "valueEncrypted"> & {
+  hasValue: boolean;
+  /** Service names with an access request for this secret, sorted. */
+  requestedBy: string[];
+};
+
+export interface SecretListRequest {
+  /** Case-insensitive substring of the name or the description; matched literally. */
+  query?: string | undefined;
+  /** Only stubs that still have no value: the secrets services are waiting for. */
+  missingOnly?: boolean | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface StubResult {
+  secret: Secret;
+  /** False when the secret already existed (created by an admin, or by a concurrent request). */
+  stubCreated: boolean;
+  accessRequest: AccessRequest;
+}
+
+const { valueEncrypted: _ciphertext, ...listedColumns } = getTableColumns(secrets);
+
+/** A concurrent delete can remove the row between the insert and the read; try again a few times. */
+const stubAttempts = 3;
+
+export function createSecretsDal({ db }: { db: Database }) {
+  const findByName = db
+    .select()
+    .from(secrets)
+    .where(eq(secrets.name, sql.placeholder("name")))
+    .prepare("secrets_find_by_name");
+
+  async function requestersOf(secretIds: string[]): Promise<Map<string, string[]>> {
+    const requesters = new Map<string, string[]>(secretIds.map((id) => [id, []]));
+    if (secretIds.length === 0) return requesters;
+    const rows = await db
+      .select({ secretId: accessRequests.secretId, serviceName: accessRequests.serviceName })
+      .from(accessRequests)
+      .where(inArray(accessRequests.secretId, secretIds))
+      .orderBy(asc(accessRequests.serviceName));
+    for (const row of rows) requesters.get(row.secretId)?.push(row.serviceName);
+    return requesters;
+  }
+
+  return {
+    async findByName(name: string): Promise<Secret | undefined> {
+      const [row] = await findByName.execute({ name });
+      return row;
+    },
+
+    async findById(id: string): Promise<Secret | undefined> {
+      const [row] = await db.select().from(secrets).where(eq(secrets.id, id));
+      return row;
+    },
+
+    /** Inserts a secret; a duplicate name fails with PostgreSQL's unique violation (23505). */
+    async insert(input: NewSecret): Promise<Secret> {
+      const [row] = await db.insert(secrets).values(input).returning();
+      if (!row) throw new Error(`Inserting secret "${input.name}" returned no row`);
+      return row;
+    },
+
+    /** Applies `changes` and bumps `updated_at`; undefined when no such secret exists. */
+    async update(id: string, changes: SecretChanges): Promise<Secret | undefined> {
+      const [row] = await db
+        .update(secrets)
+        .set({ ...changes, updatedAt: sql`now()` })
+        .where(eq(secrets.id, id))
+        .returning();
+      return row;
+    },
+
+    /** Sets the description only if the stored one is empty; returns whether it did. */
+    async fillEmptyDescription(id: string, description: string): Promise<boolean> {
+      const rows = await db
+        .update(secrets)
+        .set({ description, updatedAt: sql`now()` })
+        .where(and(eq(secrets.id, id), eq(secrets.description, "")))
+        .returning({ id: secrets.id });
+      return rows.length > 0;
+    },
+
+    /** Deletes the secret and, by cascade, its access requests; returns whether it existed. */
+    async remove(id: string): Promise<boolean> {
+      const rows = await db.delete(secrets).where(eq(secrets.id, id)).returning({ id: secrets.id });
+      return rows.length > 0;
+    },
+
+    /** Secrets ordered by name, one page at a time. */
+    async list(request: SecretListRequest): Promise<Page<SecretListItem>> {
+      const limit = checkLimit(request.limit);
+      const pattern = request.query ? `%${escapeLike(request.query)}%` : undefined;
+      const rows = await db
+        .select({ ...listedColumns, hasValue: sql<boolean>`${secrets.valueEncrypted} is not null` })
+        .from(secrets)
+        .where(
+          and(
+            request.cursor === undefined
+              ? undefined
+              : gt(secrets.name, decodeCursor(request.cursor, 1)[0] ?? ""),
+            pattern === undefined
+              ? undefined
+              : or(ilike(secrets.name, pattern), ilike(secrets.description, pattern)),
+            request.missingOnly ? and(eq(secrets.isStub, true), isNull(secrets.valueEncrypted)) : undefined,
+          ),
+        )
+        .orderBy(asc(secrets.name))
+        .limit(limit + 1);
+      const page = toPage(rows, limit, (row) => encodeCursor([row.name]));
+      const requesters = await requestersOf(page.items.map((row) => row.id));
+      return {
+        ...page,
+        items: page.items.map((row) => ({ ...row, requestedBy: requesters.get(row.id) ?? [] })),
+      };
+    },
+
+    /**
+     * Records that `serviceName` asked for a secret `name` that may not exist: in one transaction, creates
+     * the stub unless the name exists, then a pending access request unless one exists. Safe to call
+     * concurrently for the same name: exactly one secret and one request result.
+     */
+    async createStubWithAccessRequest(input: {
+      name: string;
+      description: string;
+      serviceName: string;
+    }): Promise<StubResult> {
+      return db.transaction(async (tx) => {
+        for (let attempt = 1; attempt <= stubAttempts; attempt++) {
+          const [created] = await tx
+            .insert(secrets)
+            .values({
+              id: Bun.randomUUIDv7(),
+              name: input.name,
+              description: input.description,
+              createdBy: input.serviceName,
+              isStub: true,
+            })
+            .onConflictDoNothing({ target: secrets.name })
+            .returning();
+          // KEY SHARE keeps a concurrent delete from removing the row before the request references it.
+          const [secret] =
+            created === undefined
+              ? await tx.select().from(secrets).where(eq(secrets.name, input.name)).for("key share")
+              : [created];
+          if (secret === undefined) continue;
+          const accessRequest = await insertPendingAccessRequest(tx, {
+            secretId: secret.id,
+            serviceName: input.serviceName,
+          });
+          return { secret, stubCreated: created !== undefined, accessRequest };
+        }
+        throw new Error(`Could not create or find secret "${input.name}": it was deleted repeatedly`);
+      });
+    },
+  };
+}
+
+export type SecretsDal = ReturnType<typeof createSecretsDal>;

@@ -1,0 +1,140 @@
+/**
+ * Data access for service tokens. Only the hex SHA-256 of a token is stored and looked up; status
+ * transition rules live in the service layer, not here.
+ */
+import { and, count, desc, eq, getTableColumns, lt, or, sql } from "drizzle-orm";
+import type { Database } from "../db/connection.ts";
+import {
+  checkLimit,
+  decodeTimeCursor,
+  encodeTimeCursor,
+  type Page,
+  type PageRequest,
+  toPage,
+} from "../db/cursor.ts";
+import { accessRequests, type ServiceToken, type ServiceTokenStatus, serviceTokens } from "../db/schema.ts";
+import { chunkUsage, mergeUsage, usageValues } from "../db/usage-batch.ts";
+
+/** A token as the admin sees it before approving: with the grants its service name already holds. */
+export type ServiceTokenWithGrants = ServiceToken & {
+  /** Granted access requests of the same service name, which this token uses once approved. */
+  inheritedGrants: number;
+};
+
+export interface NewServiceToken {
+  id: string;
+  serviceName: string;
+  serviceVersion: string;
+  /** Hex SHA-256 of the token. */
+  tokenHash: string;
+}
+
+export interface ServiceTokenUsage {
+  id: string;
+  count: number;
+  lastUsedAt: Date;
+}
+
+/** `table.column`, spelled out: drizzle leaves the columns of a single-table select unqualified. */
+const qualified = (table: typeof serviceTokens | typeof accessRequests, column: { name: string }) =>
+  sql`${table}.${sql.identifier(column.name)}`;
+
+/** Correlated count, served by the (service_name, status) index of access_requests. */
+const inheritedGrants = sql<number>`(
+  select count(*) from ${accessRequests}
+  where ${qualified(accessRequests, accessRequests.serviceName)} = ${qualified(serviceTokens, serviceTokens.serviceName)}
+    and ${qualified(accessRequests, accessRequests.status)} = 'granted'
+)`.mapWith(Number);
+
+export function createServiceTokensDal({ db }: { db: Database }) {
+  const findByHash = db
+    .select()
+    .from(serviceTokens)
+    .where(eq(serviceTokens.tokenHash, sql.placeholder("tokenHash")))
+    .prepare("service_tokens_find_by_hash");
+
+  return {
+    /** The token with this hash: every authenticated request starts here. */
+    async findByHash(tokenHash: string): Promise<ServiceToken | undefined> {
+      const [row] = await findByHash.execute({ tokenHash });
+      return row;
+    },
+
+    async findById(id: string): Promise<ServiceToken | undefined> {
+      const [row] = await db.select().from(serviceTokens).where(eq(serviceTokens.id, id));
+      return row;
+    },
+
+    /** Stores a pending token; false when a token with the same hash already exists. */
+    async insertPending(input: NewServiceToken): Promise<boolean> {
+      const rows = await db
+        .insert(serviceTokens)
+        .values({ ...input, status: "pending" })
+        .onConflictDoNothing({ target: serviceTokens.tokenHash })
+        .returning({ id: serviceTokens.id });
+      return rows.length > 0;
+    },
+
+    async countPending(): Promise<number> {
+      const [row] = await db
+        .select({ pending: count() })
+        .from(serviceTokens)
+        .where(eq(serviceTokens.status, "pending"));
+      return row?.pending ?? 0;
+    },
+
+    /** Sets the status; approval also records when and by whom. Undefined when no such token exists. */
+    async setStatus(
+      id: string,
+      status: ServiceTokenStatus,
+      actor: string,
+    ): Promise<ServiceToken | undefined> {
+      const changes =
+        status === "approved" ? { status, approvedAt: sql`now()`, approvedBy: actor } : { status };
+      const [row] = await db.update(serviceTokens).set(changes).where(eq(serviceTokens.id, id)).returning();
+      return row;
+    },
+
+    /** Tokens, newest first, optionally with one status. */
+    async list(
+      request: PageRequest & { status?: ServiceTokenStatus | undefined },
+    ): Promise<Page<ServiceTokenWithGrants>> {
+      const limit = checkLimit(request.limit);
+      const after = request.cursor === undefined ? undefined : decodeTimeCursor(request.cursor);
+      const rows = await db
+        .select({ ...getTableColumns(serviceTokens), inheritedGrants })
+        .from(serviceTokens)
+        .where(
+          and(
+            request.status === undefined ? undefined : eq(serviceTokens.status, request.status),
+            after === undefined
+              ? undefined
+              : or(
+                  lt(serviceTokens.requestedAt, after.at),
+                  and(eq(serviceTokens.requestedAt, after.at), lt(serviceTokens.id, after.id)),
+                ),
+          ),
+        )
+        .orderBy(desc(serviceTokens.requestedAt), desc(serviceTokens.id))
+        .limit(limit + 1);
+      return toPage(rows, limit, (row) => encodeTimeCursor(row.requestedAt, row.id));
+    },
+
+    /** Adds batched use counts; `last_used_at` never moves backwards. */
+    async recordUsage(entries: readonly ServiceTokenUsage[]): Promise<void> {
+      const merged = mergeUsage(entries.map((entry) => ({ ...entry, at: entry.lastUsedAt })));
+      for (const chunk of chunkUsage(merged)) {
+        await db
+          .update(serviceTokens)
+          .set({
+            accessCount: sql`${serviceTokens.accessCount} + usage.count`,
+            lastUsedAt: sql`greatest(${serviceTokens.lastUsedAt}, usage.at)`,
+          })
+          .from(usageValues(chunk))
+          .where(eq(serviceTokens.id, sql`usage.id`));
+      }
+    },
+  };
+}
+
+export type ServiceTokensDal = ReturnType<typeof createServiceTokensDal>;
