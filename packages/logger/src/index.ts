@@ -34,11 +34,28 @@ function defaultWrite(line: string, level: LogLevel): void {
   else process.stdout.write(`${line}\n`);
 }
 
+/**
+ * An error as a log field: name, message and SQLSTATE-like code, following `cause` a few levels. An error
+ * that carries query parameters (drizzle's query errors quote the SQL and its parameters, ciphertext
+ * included, in their message) is described by its cause alone.
+ */
+export function describeError(error: Error, depth = 0): Record<string, unknown> {
+  const code = (error as { code?: unknown }).code;
+  const cause = error.cause instanceof Error && depth < 3 ? describeError(error.cause, depth + 1) : undefined;
+  if ("params" in error) return { name: error.name, ...(cause ? { cause } : {}) };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === "string" ? { code } : {}),
+    ...(cause ? { cause } : {}),
+  };
+}
+
 function serialise(fields: LogFields): LogFields {
   const out: LogFields = {};
   for (const [key, value] of Object.entries(fields)) {
     if (redactKeys.test(key)) out[key] = "[redacted]";
-    else if (value instanceof Error) out[key] = { name: value.name, message: value.message };
+    else if (value instanceof Error) out[key] = describeError(value);
     else out[key] = value;
   }
   return out;

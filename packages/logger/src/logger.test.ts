@@ -18,6 +18,21 @@ describe("logger", () => {
     expect(lines[1]).toMatchObject({ cause: { name: "Error", message: "boom" } });
   });
 
+  it("describes a query error by its cause, never by its parameters", () => {
+    const { logger, lines } = capture("info");
+    const driverError = Object.assign(new Error("connection refused"), { code: "ECONNREFUSED" });
+    const queryError = Object.assign(new Error("Failed query: select ... params: c3VwZXJzZWNyZXQ="), {
+      name: "DrizzleQueryError",
+      params: ["c3VwZXJzZWNyZXQ="],
+      cause: driverError,
+    });
+    logger.error("query failed", { error: queryError });
+    expect(JSON.stringify(lines)).not.toContain("c3VwZXJzZWNyZXQ=");
+    expect(lines[0]).toMatchObject({
+      error: { name: "DrizzleQueryError", cause: { message: "connection refused", code: "ECONNREFUSED" } },
+    });
+  });
+
   it("binds child fields and redacts credential-like keys", () => {
     const { logger, lines } = capture("debug");
     logger.child({ requestId: "r1" }).info("call", { token: "abc", value: "s3cret", name: "DB_URL" });

@@ -42,6 +42,8 @@ export enum Reason {
   RATE_LIMITED = 7,
   AUDIT_UNAVAILABLE = 8,
   VERSION_CONFLICT = 9,
+  /** SEALING_KEY_UNKNOWN - A sealed value names a sealing key the vault does not hold: fetch the sealing key again and reseal. */
+  SEALING_KEY_UNKNOWN = 10,
   UNRECOGNIZED = -1,
 }
 

@@ -127,6 +127,23 @@ export const accessRequests = pgTable(
   ],
 );
 
+/**
+ * Audit events of admin operations, written in the same transaction as the change they describe, then
+ * published to the audit stream and deleted. A crash between commit and publish loses nothing: the relay
+ * publishes what is left (the event id de-duplicates a second publish).
+ */
+export const auditOutbox = pgTable(
+  "audit_outbox",
+  {
+    /** The event's id, also its message id on the stream. */
+    id: text("id").primaryKey(),
+    /** The encoded AuditEvent. */
+    event: bytea("event").notNull(),
+    createdAt: timestampTz("created_at").notNull().defaultNow(),
+  },
+  (table) => [index("audit_outbox_created_at_idx").on(table.createdAt)],
+);
+
 export type Secret = typeof secrets.$inferSelect;
 export type ServiceToken = typeof serviceTokens.$inferSelect;
 export type AccessRequest = typeof accessRequests.$inferSelect;

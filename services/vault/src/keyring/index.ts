@@ -5,3 +5,4 @@
 export { DecryptionError, DecryptionFailure, KeyFileError, KeyringError } from "./errors.ts";
 export { keyFileName } from "./key-file.ts";
 export { type Keyring, type KeyringOptions, loadOrCreateKeyring } from "./keyring.ts";
+export { loadOrCreateSealingKey, sealingKeyFileName } from "./sealing-key.ts";

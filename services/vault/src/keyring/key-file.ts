@@ -9,9 +9,8 @@
  * The file is only ever replaced whole (temp file, fsync, rename, fsync of the directory), with mode 0600.
  */
 import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
-import { link, open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import { KeyFileError } from "./errors.ts";
+import { readPrivateFile, writePrivateFile } from "./private-file.ts";
 
 export const keyFileName = "encryption-key.txt";
 export const keyFileFormatVersion = 1;
@@ -95,78 +94,18 @@ function isTime(value: unknown): value is number {
  * may access: whoever can read it can decrypt every secret.
  */
 export async function readKeyFile(path: string): Promise<KeyFileContents | undefined> {
-  let handle: Awaited<ReturnType<typeof open>>;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new KeyFileError(path, `Cannot open key file ${path}`, { cause: error });
-  }
-  try {
-    // Mode and content from the same open file, so the check applies to what is read.
-    const { mode } = await handle.stat();
-    if ((mode & 0o077) !== 0) {
-      const octal = (mode & 0o777).toString(8).padStart(3, "0");
-      throw new KeyFileError(
-        path,
-        `Key file ${path} is accessible by group or others (mode ${octal}); run \`chmod 600 ${path}\``,
-      );
-    }
-    return parseKeyFile(await handle.readFile("utf8"), path);
-  } finally {
-    await handle.close();
-  }
+  const text = await readPrivateFile(path, "key file");
+  return text === undefined ? undefined : parseKeyFile(text, path);
 }
 
 /**
- * Writes the key file atomically: a temp file beside it (mode 0600), fsync, then into place, then fsync
- * of the directory so the rename itself survives a crash. With `replace: false` the file is only created
- * if absent (hard link instead of rename) and the result says whether it was.
+ * Writes the key file atomically with mode 0600. With `replace: false` the file is only created if absent
+ * and the result says whether it was.
  */
-export async function writeKeyFile(
+export function writeKeyFile(
   path: string,
   contents: KeyFileContents,
   options: { replace: boolean },
 ): Promise<boolean> {
-  const directory = dirname(path);
-  const temp = join(directory, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  const handle = await open(temp, "wx", 0o600);
-  let placed: boolean;
-  try {
-    try {
-      await handle.writeFile(serializeKeyFile(contents));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (options.replace) await rename(temp, path);
-    placed = options.replace || (await linkIfAbsent(temp, path));
-  } finally {
-    // After a rename there is nothing left to remove; after a link, or a failure, the temp file goes.
-    await rm(temp, { force: true });
-  }
-  await syncDirectory(directory);
-  return placed;
-}
-
-async function linkIfAbsent(from: string, to: string): Promise<boolean> {
-  try {
-    await link(from, to);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  }
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, "r");
-  try {
-    await handle.sync();
-  } catch (error) {
-    // Some filesystems cannot fsync a directory; the rename is still atomic there.
-    if ((error as NodeJS.ErrnoException).code !== "EINVAL") throw error;
-  } finally {
-    await handle.close();
-  }
+  return writePrivateFile(path, serializeKeyFile(contents), options);
 }

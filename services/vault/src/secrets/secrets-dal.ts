@@ -72,6 +72,9 @@ export function createSecretsDal({ db }: { db: Database }) {
   }
 
   return {
+    /** Service names with an access request for each of these secrets, sorted. */
+    requestersOf,
+
     async findByName(name: string): Promise<Secret | undefined> {
       const [row] = await findByName.execute({ name });
       return row;

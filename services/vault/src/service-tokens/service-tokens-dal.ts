@@ -65,6 +65,15 @@ export function createServiceTokensDal({ db }: { db: Database }) {
       return row;
     },
 
+    /** The token with the grants its service name holds, as an admin sees it before deciding. */
+    async findWithGrants(id: string): Promise<ServiceTokenWithGrants | undefined> {
+      const [row] = await db
+        .select({ ...getTableColumns(serviceTokens), inheritedGrants })
+        .from(serviceTokens)
+        .where(eq(serviceTokens.id, id));
+      return row;
+    },
+
     /** Stores a pending token; false when a token with the same hash already exists. */
     async insertPending(input: NewServiceToken): Promise<boolean> {
       const rows = await db

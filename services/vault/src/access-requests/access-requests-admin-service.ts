@@ -1,0 +1,44 @@
+import { AuditEventName, BusError, ErrorCode } from "@secrets/bus";
+import type { AccessStatus } from "@secrets/proto/admin";
+import { type Admin, pageLimit } from "../admin/admin-context.ts";
+import { accessRequestRecord, accessStatusFromProto } from "../admin/records.ts";
+import type { AdminAudit } from "../audit/admin-audit.ts";
+import type { Dals } from "../db/dals.ts";
+
+/**
+ * Admin decisions on access requests. Grants belong to the service name: approving lets every approved
+ * token of that service read the secret. A decision can be changed (a grant revoked by denying it).
+ */
+export function createAccessRequestsAdminService(deps: {
+  dals: Pick<Dals, "accessRequests">;
+  audit: AdminAudit;
+}) {
+  function decide(admin: Admin, id: string, status: "granted" | "denied") {
+    const event = status === "granted" ? AuditEventName.accessApprove : AuditEventName.accessDeny;
+    return deps.audit.change({ ...admin, event, targetId: id }, async (tx) => {
+      const current = await tx.accessRequests.findById(id);
+      if (!current) throw new BusError(ErrorCode.NOT_FOUND, `No access request has the id "${id}"`);
+      const row = await tx.accessRequests.decide(id, status, admin.actor);
+      if (!row) throw new BusError(ErrorCode.NOT_FOUND, `No access request has the id "${id}"`);
+      return {
+        result: { accessRequest: accessRequestRecord(row) },
+        facts: { secretId: row.secretId, secretName: row.secretName, serviceName: row.serviceName },
+      };
+    });
+  }
+
+  return {
+    list(admin: Admin, request: { status: AccessStatus; limit: number; cursor: string }) {
+      return deps.audit.read({ ...admin, event: AuditEventName.accessList }, async () => {
+        const page = await deps.dals.accessRequests.list({
+          status: accessStatusFromProto.get(request.status),
+          limit: pageLimit(request.limit),
+          cursor: request.cursor || undefined,
+        });
+        return { accessRequests: page.items.map(accessRequestRecord), nextCursor: page.nextCursor ?? "" };
+      });
+    },
+    approve: (admin: Admin, id: string) => decide(admin, id, "granted"),
+    deny: (admin: Admin, id: string) => decide(admin, id, "denied"),
+  };
+}

@@ -1,0 +1,53 @@
+import { busConfigFields } from "@secrets/bus";
+import { type ConfigOf, dataDirField, env, logLevelField, parseConfig } from "@secrets/config";
+
+/** Everything the vault reads from the environment; `main.ts` parses it once. */
+export const vaultConfigSpec = {
+  ...busConfigFields,
+  databaseUrl: env.optionalUrl(
+    "DATABASE_URL",
+    "PostgreSQL URL; unset runs an embedded PGlite database under SECRETS_DATA_DIR",
+    { protocols: ["postgres", "postgresql"] },
+  ),
+  dataDir: dataDirField,
+  logLevel: logLevelField,
+  databasePoolSize: env.int("DATABASE_POOL_SIZE", "PostgreSQL connections the vault keeps open", {
+    default: 10,
+    min: 1,
+    max: 200,
+  }),
+  auditTimeoutMs: env.int("AUDIT_PUBLISH_TIMEOUT_MS", "longest wait for the audit stream to store an event", {
+    default: 2_000,
+    min: 50,
+    max: 30_000,
+  }),
+  auditStreamMaxBytes: env.int(
+    "AUDIT_STREAM_MAX_BYTES",
+    "bytes of undelivered audit events the stream holds; when full, GetSecret fails closed",
+    { default: 1024 * 1024 * 1024, min: 1024 * 1024 },
+  ),
+  auditStreamMaxAgeHours: env.int(
+    "AUDIT_STREAM_MAX_AGE_HOURS",
+    "hours an undelivered audit event is kept; 0 keeps it until delivered",
+    { default: 0, min: 0 },
+  ),
+  usageFlushIntervalMs: env.int("USAGE_FLUSH_INTERVAL_MS", "how often access counters are written", {
+    default: 1_000,
+    min: 100,
+    max: 10_000,
+  }),
+  maxPendingTokens: env.int(
+    "MAX_PENDING_TOKENS",
+    "pending service tokens kept before registrations are refused",
+    {
+      default: 1_000,
+      min: 1,
+    },
+  ),
+};
+
+export type VaultConfig = ConfigOf<typeof vaultConfigSpec>;
+
+export function parseVaultConfig(environment: Record<string, string | undefined>): VaultConfig {
+  return parseConfig(vaultConfigSpec, environment);
+}

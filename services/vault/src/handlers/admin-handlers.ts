@@ -1,0 +1,124 @@
+import {
+  adminOperations,
+  type Bus,
+  BusError,
+  ErrorCode,
+  type Subscription,
+  serve,
+  vaultQueue,
+} from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import type { SealingKeyPair } from "@secrets/sealing";
+import type { createAccessRequestsAdminService } from "../access-requests/access-requests-admin-service.ts";
+import { adminFacts } from "../admin/admin-context.ts";
+import { toBusError } from "../errors.ts";
+import type { createSecretsAdminService } from "../secrets/secrets-admin-service.ts";
+import type { createServiceTokensAdminService } from "../service-tokens/service-tokens-admin-service.ts";
+
+export interface AdminHandlerDeps {
+  secrets: ReturnType<typeof createSecretsAdminService>;
+  accessRequests: ReturnType<typeof createAccessRequestsAdminService>;
+  serviceTokens: ReturnType<typeof createServiceTokensAdminService>;
+  sealingKey: Pick<SealingKeyPair, "keyId" | "publicKey">;
+  checkReady: () => Promise<void>;
+  logger: Logger;
+}
+
+/** Serves the admin operations (requested by the admin API) in the vault's queue group. */
+export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscription[] {
+  const options = { queue: vaultQueue };
+  const guard =
+    <Req, Rep>(operation: string, handle: (request: Req) => Promise<Rep>) =>
+    async (request: Req): Promise<Rep> => {
+      try {
+        return await handle(request);
+      } catch (error) {
+        throw toBusError(error, deps.logger, operation);
+      }
+    };
+  const { secrets, accessRequests, serviceTokens } = deps;
+  return [
+    serve(
+      bus,
+      adminOperations.ping,
+      options,
+      guard("ping", async () => {
+        await deps.checkReady().catch((cause: unknown) => {
+          throw new BusError(ErrorCode.UNAVAILABLE, "The vault's database is unavailable", { cause });
+        });
+        return { nowMs: Date.now() };
+      }),
+    ),
+    serve(
+      bus,
+      adminOperations.sealingKey,
+      options,
+      guard("sealing-key", async () => ({
+        keyId: deps.sealingKey.keyId,
+        publicKey: Buffer.from(deps.sealingKey.publicKey),
+      })),
+    ),
+    serve(
+      bus,
+      adminOperations.listSecrets,
+      options,
+      guard("list-secrets", (r) => secrets.list(adminFacts(r.admin), r)),
+    ),
+    serve(
+      bus,
+      adminOperations.putSecret,
+      options,
+      guard("put-secret", (r) =>
+        secrets.put(adminFacts(r.admin), { name: r.name, description: r.description, value: r.value }),
+      ),
+    ),
+    serve(
+      bus,
+      adminOperations.deleteSecret,
+      options,
+      guard("delete-secret", (r) => secrets.remove(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.listAccessRequests,
+      options,
+      guard("list-access-requests", (r) => accessRequests.list(adminFacts(r.admin), r)),
+    ),
+    serve(
+      bus,
+      adminOperations.approveAccessRequest,
+      options,
+      guard("approve-access-request", (r) => accessRequests.approve(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.denyAccessRequest,
+      options,
+      guard("deny-access-request", (r) => accessRequests.deny(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.listServiceTokens,
+      options,
+      guard("list-service-tokens", (r) => serviceTokens.list(adminFacts(r.admin), r)),
+    ),
+    serve(
+      bus,
+      adminOperations.approveServiceToken,
+      options,
+      guard("approve-service-token", (r) => serviceTokens.approve(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.denyServiceToken,
+      options,
+      guard("deny-service-token", (r) => serviceTokens.deny(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.revokeServiceToken,
+      options,
+      guard("revoke-service-token", (r) => serviceTokens.revoke(adminFacts(r.admin), r.id)),
+    ),
+  ];
+}

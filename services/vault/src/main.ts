@@ -1,0 +1,59 @@
+/**
+ * The vault process: `bun services/vault/src/main.ts`. The only process with the database and the keys;
+ * it serves the vault's operations on the bus in the queue group `vault`.
+ */
+import { connectBusFromConfig } from "@secrets/bus";
+import { parseConfigOrExit } from "@secrets/config";
+import { createLogger } from "@secrets/logger";
+import { vaultConfigSpec } from "./config.ts";
+import { openDatabase } from "./db/connection.ts";
+import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
+import { startVault } from "./vault.ts";
+
+const config = parseConfigOrExit(vaultConfigSpec, process.env);
+const logger = createLogger({ service: "vault", level: config.logLevel });
+
+const database = await openDatabase({
+  databaseUrl: config.databaseUrl,
+  dataDir: config.dataDir,
+  maxConnections: config.databasePoolSize,
+});
+const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir });
+const sealingKey = await loadOrCreateSealingKey({ dataDir: config.dataDir });
+const bus = await connectBusFromConfig(config, "vault", logger);
+const vault = await startVault({
+  bus,
+  db: database.db,
+  keyring,
+  sealingKey,
+  logger,
+  options: {
+    auditTimeoutMs: config.auditTimeoutMs,
+    auditStream: {
+      maxBytes: config.auditStreamMaxBytes,
+      maxAgeMs: config.auditStreamMaxAgeHours * 3_600_000,
+    },
+    usageFlushIntervalMs: config.usageFlushIntervalMs,
+    maxPendingTokens: config.maxPendingTokens,
+  },
+});
+logger.info("vault ready", {
+  database: database.kind,
+  namespace: bus.namespace,
+  activeKeyId: keyring.activeKeyId,
+  pid: process.pid,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info("vault stopping", { signal });
+  await vault.stop();
+  await bus.close();
+  await database.close();
+  logger.info("vault stopped");
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,16 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+
+/** Hex SHA-256 of a token: the only form in which a token is stored or compared. */
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/**
+ * Compares two hex hashes in constant time. The lookup by hash finds the row; this comparison makes sure
+ * the row's hash is the presented one without a timing signal of how much of it matched.
+ */
+export function hashesMatch(expectedHex: string, actualHex: string): boolean {
+  const expected = Buffer.from(expectedHex, "hex");
+  const actual = Buffer.from(actualHex, "hex");
+  return expected.length === actual.length && expected.length > 0 && timingSafeEqual(expected, actual);
+}

@@ -1,0 +1,403 @@
+/**
+ * The vault's workflows through its bus operations, on real PostgreSQL and a real nats-server.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  type Bus,
+  BusError,
+  connectNatsBus,
+  ErrorCode,
+  Reason,
+  request,
+  serviceOperations,
+} from "@secrets/bus";
+import { silentLogger } from "@secrets/logger";
+import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
+import { TokenStatus } from "@secrets/proto/secrets";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminBusClient } from "../../../test/support/admin-bus-client.ts";
+import { deleteAuditStream, readAuditStream } from "../../../test/support/audit-stream.ts";
+import { uniqueNamespace } from "../../../test/support/nats-server.ts";
+import { createTestDatabase } from "../../../test/support/postgres.ts";
+import { openDatabase } from "./db/connection.ts";
+import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
+import { type RunningVault, startVault } from "./vault.ts";
+
+const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+const namespace = uniqueNamespace("vault");
+const caller = { requestId: "req-1", ipAddress: "10.0.0.5", userAgent: "grpc-node-js/1.14" };
+
+let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let database: Awaited<ReturnType<typeof openDatabase>>;
+let vaultBus: Bus;
+let client: Bus;
+let vault: RunningVault;
+let dataDir: string;
+const admin = () => adminBusClient(client);
+
+function newToken(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
+const getSecret = (token: string, secretName: string, description = "") =>
+  request(
+    client,
+    serviceOperations.getSecret,
+    { secretName, description, token, caller },
+    { timeoutMs: 10_000 },
+  );
+
+const registerToken = (token: string, serviceName: string, serviceVersion = "1.0.0") =>
+  request(
+    client,
+    serviceOperations.registerToken,
+    { serviceName, serviceVersion, token, caller },
+    { timeoutMs: 5_000 },
+  );
+
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error("expected a refusal");
+    },
+    (error: unknown) => {
+      if (!(error instanceof BusError)) throw error;
+      return { code: ErrorCode[error.code], reason: Reason[error.reason], message: error.message };
+    },
+  );
+
+/** Registers and approves a token for `serviceName`. */
+async function approvedService(serviceName: string): Promise<string> {
+  const token = newToken();
+  await registerToken(token, serviceName);
+  const { serviceTokens } = await admin().listServiceTokens(ServiceTokenStatus.PENDING);
+  const row = serviceTokens.find((t) => t.serviceName === serviceName);
+  if (!row) throw new Error(`no pending token for ${serviceName}`);
+  await admin().approveToken(row.id);
+  return token;
+}
+
+async function accessRequestOf(secretName: string, serviceName: string) {
+  const { accessRequests } = await admin().listAccessRequests();
+  const row = accessRequests.find((r) => r.secretName === secretName && r.serviceName === serviceName);
+  if (!row) throw new Error(`no access request for ${serviceName} on ${secretName}`);
+  return row;
+}
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), "vault-test-"));
+  database = await openDatabase({ databaseUrl: testDb.url, dataDir, maxConnections: 20 });
+  vaultBus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "vault-test" });
+  client = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "vault-test-client" });
+  vault = await startVault({
+    bus: vaultBus,
+    db: database.db,
+    keyring: await loadOrCreateKeyring({ dataDir }),
+    sealingKey: await loadOrCreateSealingKey({ dataDir }),
+    logger: silentLogger,
+    options: {
+      auditTimeoutMs: 2_000,
+      auditStream: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0 },
+      usageFlushIntervalMs: 100,
+      maxPendingTokens: 50,
+      outboxIntervalMs: 200,
+    },
+  });
+});
+
+afterAll(async () => {
+  await vault?.stop();
+  await vaultBus?.close();
+  await client?.close();
+  await database?.close();
+  await deleteAuditStream(natsUrl, namespace);
+  await testDb?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("RegisterToken", () => {
+  it("stores a new token as pending, and reports a known token's status without a second row", async () => {
+    const token = newToken();
+    expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.PENDING_APPROVAL });
+    expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.PENDING_APPROVAL });
+    const rows = (await admin().listServiceTokens()).serviceTokens.filter((t) => t.serviceName === "billing");
+    expect(rows).toHaveLength(1);
+    await admin().approveToken(rows[0]?.id ?? "");
+    expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.APPROVED });
+  });
+
+  it("refuses a short token and a bad service name", async () => {
+    expect(await refusal(registerToken("short", "billing"))).toMatchObject({ code: "INVALID_ARGUMENT" });
+    expect(await refusal(registerToken(newToken(), "Billing Service"))).toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+  });
+
+  it("stores only the token's hash", async () => {
+    const token = newToken();
+    await registerToken(token, "hash-check");
+    const sql = postgres(testDb.url, { max: 1 });
+    const rows = await sql`select token_hash from service_tokens where service_name = 'hash-check'`;
+    await sql.end();
+    expect(rows[0]?.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(rows)).not.toContain(token);
+  });
+});
+
+describe("GetSecret", () => {
+  it("refuses an unknown token, then a pending one, then a denied one", async () => {
+    expect(await refusal(getSecret(newToken(), "ANY_SECRET"))).toMatchObject({ code: "UNAUTHENTICATED" });
+    const token = newToken();
+    await registerToken(token, "pending-svc");
+    expect(await refusal(getSecret(token, "ANY_SECRET"))).toMatchObject({
+      code: "PERMISSION_DENIED",
+      reason: "TOKEN_PENDING_APPROVAL",
+    });
+    const row = (await admin().listServiceTokens()).serviceTokens.find(
+      (t) => t.serviceName === "pending-svc",
+    );
+    await admin().denyToken(row?.id ?? "");
+    expect(await refusal(getSecret(token, "ANY_SECRET"))).toMatchObject({ reason: "TOKEN_DENIED" });
+  });
+
+  it("walks a missing secret from stub to value", async () => {
+    const token = await approvedService("identity");
+    expect(await refusal(getSecret(token, "STRIPE_API_KEY", "Stripe API key for payments"))).toMatchObject({
+      code: "NOT_FOUND",
+      reason: "SECRET_STUB_CREATED",
+    });
+    const missing = (await admin().listSecrets("", true)).secrets.find((s) => s.name === "STRIPE_API_KEY");
+    expect(missing).toMatchObject({
+      isStub: true,
+      hasValue: false,
+      description: "Stripe API key for payments",
+      createdBy: "identity",
+      requestedBy: ["identity"],
+    });
+    expect(await refusal(getSecret(token, "STRIPE_API_KEY"))).toMatchObject({ reason: "ACCESS_PENDING" });
+    const access = await accessRequestOf("STRIPE_API_KEY", "identity");
+    expect(access.status).toBe(AccessStatus.PENDING);
+    await admin().approveAccess(access.id);
+    expect(await refusal(getSecret(token, "STRIPE_API_KEY"))).toMatchObject({
+      code: "FAILED_PRECONDITION",
+      reason: "SECRET_HAS_NO_VALUE",
+    });
+    await admin().putSecret("STRIPE_API_KEY", { value: "sk_live_stub_to_value" });
+    expect(await getSecret(token, "STRIPE_API_KEY")).toEqual({ value: "sk_live_stub_to_value" });
+    const granted = await accessRequestOf("STRIPE_API_KEY", "identity");
+    expect(granted).toMatchObject({ status: AccessStatus.GRANTED, grantedBy: "test-admin" });
+  });
+
+  it("asks for access to an existing secret, and honours a denial", async () => {
+    const token = await approvedService("reports");
+    await admin().putSecret("REPORTS_DB_URL", { description: "Reports database", value: "postgres://r" });
+    expect(await refusal(getSecret(token, "REPORTS_DB_URL"))).toMatchObject({ reason: "ACCESS_PENDING" });
+    const access = await accessRequestOf("REPORTS_DB_URL", "reports");
+    await admin().denyAccess(access.id);
+    expect(await refusal(getSecret(token, "REPORTS_DB_URL"))).toMatchObject({ reason: "ACCESS_DENIED" });
+    await admin().approveAccess(access.id);
+    expect(await getSecret(token, "REPORTS_DB_URL")).toEqual({ value: "postgres://r" });
+  });
+
+  it("stops serving a revoked token", async () => {
+    const token = await approvedService("revoked-svc");
+    const row = (await admin().listServiceTokens()).serviceTokens.find(
+      (t) => t.serviceName === "revoked-svc",
+    );
+    await admin().revokeToken(row?.id ?? "");
+    expect(await refusal(getSecret(token, "ANYTHING"))).toMatchObject({ reason: "TOKEN_DENIED" });
+    expect(await refusal(admin().approveToken(row?.id ?? ""))).toMatchObject({ code: "FAILED_PRECONDITION" });
+  });
+
+  it("fills an empty description and keeps a differing one beside the stored one", async () => {
+    const token = await approvedService("drift");
+    await admin().putSecret("DRIFT_KEY", { value: "v" });
+    await refusal(getSecret(token, "DRIFT_KEY", "first description"));
+    let secret = (await admin().listSecrets("DRIFT_KEY")).secrets[0];
+    expect(secret?.description).toBe("first description");
+    await refusal(getSecret(token, "DRIFT_KEY", "a different description"));
+    secret = (await admin().listSecrets("DRIFT_KEY")).secrets[0];
+    expect(secret?.description).toBe("first description");
+    expect((await accessRequestOf("DRIFT_KEY", "drift")).requestedDescription).toBe(
+      "a different description",
+    );
+  });
+
+  it("counts reads exactly on the token and the access request", async () => {
+    const token = await approvedService("counter");
+    await admin().putSecret("COUNTED", { value: "c" });
+    await refusal(getSecret(token, "COUNTED"));
+    await admin().approveAccess((await accessRequestOf("COUNTED", "counter")).id);
+    await Promise.all(Array.from({ length: 25 }, () => getSecret(token, "COUNTED")));
+    await expect
+      .poll(async () => (await accessRequestOf("COUNTED", "counter")).accessCount, { timeout: 5_000 })
+      .toBe(25);
+    const tokenRow = (await admin().listServiceTokens()).serviceTokens.find(
+      (t) => t.serviceName === "counter",
+    );
+    expect(tokenRow?.accessCount).toBe(25);
+    expect(tokenRow?.lastUsedAtMs).toBeGreaterThan(0);
+  });
+
+  it("creates exactly one stub and one access request for 500 simultaneous requests", async () => {
+    const token = await approvedService("stampede");
+    const outcomes = await Promise.all(
+      Array.from({ length: 500 }, () => refusal(getSecret(token, "STAMPEDE_SECRET", "wanted by many"))),
+    );
+    // Requests that found the secret missing report the stub; later ones find it and wait for access.
+    const kinds = new Set(outcomes.map((o) => `${o.code}/${o.reason}`));
+    expect(kinds.has("NOT_FOUND/SECRET_STUB_CREATED")).toBe(true);
+    expect(
+      [...kinds].filter(
+        (k) => k !== "NOT_FOUND/SECRET_STUB_CREATED" && k !== "PERMISSION_DENIED/ACCESS_PENDING",
+      ),
+    ).toEqual([]);
+    const sql = postgres(testDb.url, { max: 1 });
+    const [secrets] = await sql`select count(*)::int as n from secrets where name = 'STAMPEDE_SECRET'`;
+    const [requests] =
+      await sql`select count(*)::int as n from access_requests a join secrets s on s.id = a.secret_id
+      where s.name = 'STAMPEDE_SECRET'`;
+    await sql.end();
+    expect(secrets?.n).toBe(1);
+    expect(requests?.n).toBe(1);
+  });
+});
+
+describe("admin operations", () => {
+  it("refuses an admin operation without an acting admin", async () => {
+    const error = await refusal(
+      request(
+        client,
+        (await import("@secrets/bus")).adminOperations.listSecrets,
+        {
+          admin: { actor: "", requestId: "", ipAddress: "", userAgent: "" },
+          query: "",
+          missingOnly: false,
+          limit: 0,
+          cursor: "",
+        },
+        { timeoutMs: 5_000 },
+      ),
+    );
+    expect(error).toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("refuses a value sealed to another key, and reports unknown ids", async () => {
+    const { sealValue, generateSealingKeyPair } = await import("@secrets/sealing");
+    const stranger = sealValue(generateSealingKeyPair(), "x", "SEALED");
+    const put = request(
+      client,
+      (await import("@secrets/bus")).adminOperations.putSecret,
+      {
+        admin: admin().admin,
+        name: "SEALED",
+        value: {
+          keyId: stranger.keyId,
+          ephemeralPublicKey: Buffer.from(stranger.ephemeralPublicKey),
+          iv: Buffer.from(stranger.iv),
+          ciphertext: Buffer.from(stranger.ciphertext),
+        },
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect(await refusal(put)).toMatchObject({ code: "INVALID_ARGUMENT", reason: "SEALING_KEY_UNKNOWN" });
+    expect(await refusal(admin().deleteSecret("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await refusal(admin().approveAccess("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await refusal(admin().approveToken("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("creates (then updates) by name, keeps the value when it is omitted, deletes with its requests", async () => {
+    const created = await admin().putSecret("LIFECYCLE", { description: "one", value: "v1" });
+    expect(created).toMatchObject({
+      created: true,
+      secret: { name: "LIFECYCLE", hasValue: true, createdBy: "test-admin" },
+    });
+    const updated = await admin().putSecret("LIFECYCLE", { description: "two" });
+    expect(updated).toMatchObject({ created: false, secret: { description: "two", hasValue: true } });
+    const token = await approvedService("lifecycle");
+    await refusal(getSecret(token, "LIFECYCLE"));
+    await admin().approveAccess((await accessRequestOf("LIFECYCLE", "lifecycle")).id);
+    expect(await getSecret(token, "LIFECYCLE")).toEqual({ value: "v1" });
+    await admin().deleteSecret(created.secret?.id ?? "");
+    const remaining = (await admin().listAccessRequests()).accessRequests.filter(
+      (r) => r.secretName === "LIFECYCLE",
+    );
+    expect(remaining).toEqual([]);
+  });
+});
+
+describe("audit", () => {
+  it("records every attempt and admin action, with no value or token in any event", async () => {
+    const token = await approvedService("audited");
+    await admin().putSecret("AUDITED_SECRET", { value: "audited-plaintext-value" });
+    await refusal(getSecret(token, "AUDITED_SECRET"));
+    await admin().approveAccess((await accessRequestOf("AUDITED_SECRET", "audited")).id);
+    await getSecret(token, "AUDITED_SECRET");
+    await expect
+      .poll(async () => (await readAuditStream(natsUrl, namespace)).map((e) => e.event.event), {
+        timeout: 5_000,
+      })
+      .toEqual(expect.arrayContaining(["token.register", "token.approve", "secret.put", "access.approve"]));
+    const stored = await readAuditStream(natsUrl, namespace);
+    const gets = stored.filter(
+      (e) => e.event.event === "secret.get" && e.event.secretName === "AUDITED_SECRET",
+    );
+    expect(gets.map((e) => [e.event.success, e.event.reason])).toEqual([
+      [false, "ACCESS_PENDING"],
+      [true, ""],
+    ]);
+    expect(gets[1]?.event).toMatchObject({
+      serviceName: "audited",
+      ipAddress: "10.0.0.5",
+      requestId: "req-1",
+      level: "info",
+    });
+    const approval = stored.find(
+      (e) => e.event.event === "access.approve" && e.event.secretName === "AUDITED_SECRET",
+    );
+    expect(approval?.event).toMatchObject({ actor: "test-admin", serviceName: "audited", success: true });
+    for (const { data } of stored) {
+      expect(Buffer.from(data).includes("audited-plaintext-value")).toBe(false);
+      expect(Buffer.from(data).includes(token)).toBe(false);
+    }
+  });
+
+  it("fails closed: no value leaves the vault when the audit stream refuses", async () => {
+    const token = await approvedService("fail-closed");
+    await admin().putSecret("FAIL_CLOSED", { value: "must-not-leave" });
+    await refusal(getSecret(token, "FAIL_CLOSED"));
+    await admin().approveAccess((await accessRequestOf("FAIL_CLOSED", "fail-closed")).id);
+    expect(await getSecret(token, "FAIL_CLOSED")).toEqual({ value: "must-not-leave" });
+    await deleteAuditStream(natsUrl, namespace);
+    try {
+      const error = await refusal(getSecret(token, "FAIL_CLOSED"));
+      expect(error).toMatchObject({ code: "UNAVAILABLE", reason: "AUDIT_UNAVAILABLE" });
+      expect(JSON.stringify(error)).not.toContain("must-not-leave");
+      // An admin action while the stream is down is kept in the outbox and published once it is back.
+      await admin().putSecret("OUTBOX_WITNESS", { description: "recorded later" });
+    } finally {
+      await vaultBus.ensureStream({
+        name: "AUDIT",
+        subjects: ["v1.audit.events"],
+        retention: "workqueue",
+        maxAgeMs: 0,
+        maxBytes: 64 * 1024 * 1024,
+        duplicateWindowMs: 120_000,
+      });
+    }
+    await expect
+      .poll(
+        async () =>
+          (await readAuditStream(natsUrl, namespace)).some((e) => e.event.secretName === "OUTBOX_WITNESS"),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(true);
+    expect(await getSecret(token, "FAIL_CLOSED")).toEqual({ value: "must-not-leave" });
+  });
+});

@@ -1,0 +1,119 @@
+import { auditStreamSpec, type Bus, type Subscription } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import type { SealingKeyPair } from "@secrets/sealing";
+import { sql } from "drizzle-orm";
+import { createAccessRequestsAdminService } from "./access-requests/access-requests-admin-service.ts";
+import { createAdminAudit } from "./audit/admin-audit.ts";
+import { createAuditRecorder } from "./audit/audit-recorder.ts";
+import { createOutboxRelay } from "./audit/outbox-relay.ts";
+import type { Database } from "./db/connection.ts";
+import { createDals } from "./db/dals.ts";
+import { serveAdminOperations } from "./handlers/admin-handlers.ts";
+import { serveServiceOperations } from "./handlers/service-handlers.ts";
+import type { Keyring } from "./keyring/index.ts";
+import { createGetSecretService } from "./secrets/get-secret-service.ts";
+import { createSecretsAdminService } from "./secrets/secrets-admin-service.ts";
+import { createRegisterTokenService } from "./service-tokens/register-token-service.ts";
+import { createServiceTokensAdminService } from "./service-tokens/service-tokens-admin-service.ts";
+import { createTokenAuthenticator } from "./service-tokens/token-authenticator.ts";
+import { createUsageRecorder } from "./usage/usage-recorder.ts";
+
+export interface VaultOptions {
+  auditTimeoutMs: number;
+  auditStream: { maxBytes: number; maxAgeMs: number };
+  usageFlushIntervalMs: number;
+  maxPendingTokens: number;
+  /** How often the audit outbox is swept for events left unpublished. */
+  outboxIntervalMs?: number;
+}
+
+export interface VaultDeps {
+  bus: Bus;
+  db: Database;
+  keyring: Keyring;
+  sealingKey: SealingKeyPair;
+  logger: Logger;
+  options: VaultOptions;
+}
+
+export interface RunningVault {
+  /** Stops serving, then writes pending counters and relays what the outbox holds. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the vault: data access, audit, workflows, and the bus operations it serves. Used by `main.ts` and
+ * by the embedded mode; the caller owns the bus, the database and the keys.
+ */
+export async function startVault(deps: VaultDeps): Promise<RunningVault> {
+  const { bus, db, logger, options } = deps;
+  await bus.ensureStream(auditStreamSpec(options.auditStream));
+  const dals = createDals(db);
+  const recorder = createAuditRecorder({ bus, logger, timeoutMs: options.auditTimeoutMs });
+  const audit = createAdminAudit({ db, recorder, logger });
+  const usage = createUsageRecorder({
+    logger,
+    intervalMs: options.usageFlushIntervalMs,
+    sink: {
+      recordTokenUsage: (entries) => dals.serviceTokens.recordUsage(entries),
+      recordAccessUsage: (entries) => dals.accessRequests.recordUsage(entries),
+    },
+  });
+  const relay = createOutboxRelay({
+    outbox: dals.auditOutbox,
+    recorder,
+    logger,
+    intervalMs: options.outboxIntervalMs ?? 5_000,
+    graceMs: 2_000,
+  });
+  const checkReady = async () => {
+    await db.execute(sql`select 1`);
+  };
+
+  const subscriptions: Subscription[] = [
+    ...serveServiceOperations(bus, {
+      checkReady,
+      getSecret: createGetSecretService({
+        authenticate: createTokenAuthenticator({ serviceTokens: dals.serviceTokens }),
+        secrets: dals.secrets,
+        accessRequests: dals.accessRequests,
+        keyring: deps.keyring,
+        recorder,
+        usage,
+        logger,
+      }),
+      registerToken: createRegisterTokenService({
+        serviceTokens: dals.serviceTokens,
+        recorder,
+        logger,
+        maxPendingTokens: options.maxPendingTokens,
+      }),
+    }),
+    ...serveAdminOperations(bus, {
+      checkReady,
+      logger,
+      sealingKey: deps.sealingKey,
+      secrets: createSecretsAdminService({
+        dals,
+        audit,
+        keyring: deps.keyring,
+        sealingKey: deps.sealingKey,
+        logger,
+      }),
+      accessRequests: createAccessRequestsAdminService({ dals, audit }),
+      serviceTokens: createServiceTokensAdminService({ dals, audit }),
+    }),
+  ];
+  await bus.flush();
+  usage.start();
+  relay.start();
+  void relay.relayOnce().catch(() => {});
+
+  return {
+    async stop() {
+      await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()));
+      await relay.stop();
+      await usage.stop();
+    },
+  };
+}
