@@ -103,11 +103,11 @@ describe.each(backends)("data layer on %s", (kind) => {
 
   describe("secrets", () => {
     it("inserts and finds a secret by name and id, with defaults and bytes intact", async () => {
-      const inserted = await newSecret("STRIPE_KEY", { valueEncrypted: bytes(1, 2, 255), keyId: 42 });
+      const inserted = await newSecret("STRIPE_KEY", { valueEncrypted: bytes(1, 2, 255), keyId: 0xffffffff });
       expect(inserted).toMatchObject({
         name: "STRIPE_KEY",
         description: "",
-        keyId: 42,
+        keyId: 0xffffffff,
         createdBy: "admin",
         isActive: true,
         isStub: false,

@@ -12,7 +12,6 @@ import {
   check,
   customType,
   index,
-  integer,
   pgTable,
   text,
   timestamp,
@@ -67,7 +66,7 @@ export const secrets = pgTable(
     /** Keyring envelope of the value; NULL while the secret has no value (a stub, or not set yet). */
     valueEncrypted: bytea("value_encrypted"),
     /** Keyring key the value is encrypted under; NULL without a value. Indexed for rewrapping. */
-    keyId: integer("key_id"),
+    keyId: bigint("key_id", { mode: "number" }),
     createdAt: timestampTz("created_at").notNull().defaultNow(),
     updatedAt: timestampTz("updated_at").notNull().defaultNow(),
     createdBy: text("created_by").notNull(),

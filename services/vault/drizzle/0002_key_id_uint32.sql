@@ -1,0 +1,1 @@
+ALTER TABLE "secrets" ALTER COLUMN "key_id" SET DATA TYPE bigint;

@@ -1,0 +1,91 @@
+/**
+ * The distributed stack for end-to-end tests: a fresh PostgreSQL database, a unique bus namespace on
+ * the shared NATS server (or a given one), and the services as real processes.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Bus, connectNatsBus } from "@secrets/bus";
+import { silentLogger } from "@secrets/logger";
+import { deleteAuditStream } from "./audit-stream.ts";
+import { freePort, uniqueNamespace } from "./nats-server.ts";
+import { createTestDatabase } from "./postgres.ts";
+import { type ServiceProcess, startService } from "./processes.ts";
+
+export interface Stack {
+  natsUrl: string;
+  namespace: string;
+  databaseUrl: string;
+  /** A bus connection for the test itself (admin operations, checks). */
+  bus: Bus;
+  /** A fresh temporary directory, removed by `dispose`. */
+  tempDir(prefix: string): string;
+  /** Environment shared by every service of this stack. */
+  env(extra?: Record<string, string>): Record<string, string>;
+  startVault(extra?: Record<string, string>): Promise<ServiceProcess>;
+  /** Every log line of every process this stack started, stopped ones included. */
+  logLines(): string[];
+  /** Starts a gateway on a free port; its TLS material is generated into its own data directory. */
+  startGateway(
+    extra?: Record<string, string>,
+  ): Promise<{ process: ServiceProcess; address: string; caFile: string; port: number }>;
+  dispose(): Promise<void>;
+}
+
+export async function createStack(options: { natsUrl?: string } = {}): Promise<Stack> {
+  const natsUrl = options.natsUrl ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+  const namespace = uniqueNamespace("e2e");
+  const database = await createTestDatabase();
+  const bus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "e2e-test" });
+  const dirs: string[] = [];
+  const processes: ServiceProcess[] = [];
+  const vaultDataDir = mkdtempSync(join(tmpdir(), "e2e-vault-"));
+  dirs.push(vaultDataDir);
+
+  const stack: Stack = {
+    natsUrl,
+    namespace,
+    databaseUrl: database.url,
+    bus,
+    tempDir(prefix) {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+    logLines: () => processes.flatMap((p) => p.lines),
+    env: (extra = {}) => ({ NATS_URL: natsUrl, BUS_NAMESPACE: namespace, LOG_LEVEL: "info", ...extra }),
+    async startVault(extra = {}) {
+      const vault = await startService("vault", "services/vault/src/main.ts", {
+        env: stack.env({ DATABASE_URL: database.url, SECRETS_DATA_DIR: vaultDataDir, ...extra }),
+        readyLog: "vault ready",
+      });
+      processes.push(vault);
+      return vault;
+    },
+    async startGateway(extra = {}) {
+      const port = await freePort();
+      const dataDir = stack.tempDir("e2e-gateway-");
+      const gateway = await startService("gateway-grpc", "services/gateway-grpc/src/main.ts", {
+        env: stack.env({
+          GRPC_PORT: String(port),
+          GRPC_HOST: "127.0.0.1",
+          SECRETS_DATA_DIR: dataDir,
+          ...extra,
+        }),
+        readyLog: "gateway listening",
+      });
+      processes.push(gateway);
+      return { process: gateway, address: `localhost:${port}`, caFile: join(dataDir, "tls", "ca.crt"), port };
+    },
+    async dispose() {
+      if (process.env.E2E_SHOW_ERRORS)
+        for (const line of stack.logLines()) if (/"level":"(error|warn)"/.test(line)) console.log(line);
+      await Promise.all(processes.map((p) => p.stop()));
+      await bus.close();
+      await deleteAuditStream(natsUrl, namespace);
+      await database.drop();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
