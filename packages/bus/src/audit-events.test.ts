@@ -30,6 +30,7 @@ describe("auditLogLine", () => {
       service_name: "identity-service",
       actor: "",
       target_id: "",
+      subject: "",
       request_id: "r1",
       ip_address: "10.0.0.5",
       user_agent: "grpc-node/1.0.0",

@@ -14,6 +14,10 @@ export const AuditEventName = {
   tokenApprove: "token.approve",
   tokenDeny: "token.deny",
   tokenRevoke: "token.revoke",
+  adminLogin: "admin.login",
+  adminLogout: "admin.logout",
+  adminTokenCreate: "admin.token.create",
+  adminTokenRevoke: "admin.token.revoke",
 } as const;
 export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
 
@@ -46,6 +50,7 @@ export function auditLogLine(event: AuditEvent): string {
     service_name: event.serviceName,
     actor: event.actor,
     target_id: event.targetId,
+    subject: event.subject,
     request_id: event.requestId,
     ip_address: event.ipAddress,
     user_agent: event.userAgent,

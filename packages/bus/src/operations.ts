@@ -7,12 +7,20 @@
  * the admin API only `v1.vault.admin.>` and `v1.audit.query`.
  */
 import {
+  AuthenticateAdminReply,
+  AuthenticateAdminRequest,
+  AuthenticateAdminSessionReply,
+  AuthenticateAdminSessionRequest,
+  CreateAdminSessionReply,
+  CreateAdminSessionRequest,
   DecideAccessRequestReply,
   DecideAccessRequestRequest,
   DecideServiceTokenReply,
   DecideServiceTokenRequest,
   DeleteSecretReply,
   DeleteSecretRequest,
+  EndAdminSessionReply,
+  EndAdminSessionRequest,
   ListAccessRequestsReply,
   ListAccessRequestsRequest,
   ListSecretsReply,
@@ -75,6 +83,18 @@ export const serviceOperations = {
 /** Admin operations on the vault, requested by the admin API. */
 export const adminOperations = {
   ping: operation("v1.vault.admin.ping", VaultPingRequest, VaultPingReply),
+  authenticate: operation("v1.vault.admin.authenticate", AuthenticateAdminRequest, AuthenticateAdminReply),
+  createSession: operation(
+    "v1.vault.admin.create-session",
+    CreateAdminSessionRequest,
+    CreateAdminSessionReply,
+  ),
+  authenticateSession: operation(
+    "v1.vault.admin.authenticate-session",
+    AuthenticateAdminSessionRequest,
+    AuthenticateAdminSessionReply,
+  ),
+  endSession: operation("v1.vault.admin.end-session", EndAdminSessionRequest, EndAdminSessionReply),
   sealingKey: operation("v1.vault.admin.sealing-key", SealingKeyRequest, SealingKeyReply),
   listSecrets: operation("v1.vault.admin.list-secrets", ListSecretsRequest, ListSecretsReply),
   putSecret: operation("v1.vault.admin.put-secret", PutSecretRequest, PutSecretReply),

@@ -36,6 +36,18 @@ export const vaultConfigSpec = {
     min: 100,
     max: 10_000,
   }),
+  adminBootstrapToken: env.optionalString(
+    "ADMIN_BOOTSTRAP_TOKEN",
+    "becomes the first admin token when no admin exists (at least 32 random bytes, base64url)",
+  ),
+  adminBootstrapName: env.string("ADMIN_BOOTSTRAP_NAME", "the name recorded for the bootstrap admin", {
+    default: "admin",
+  }),
+  adminSessionTtlHours: env.int("ADMIN_SESSION_TTL_HOURS", "how long a dashboard session lasts", {
+    default: 12,
+    min: 1,
+    max: 24 * 30,
+  }),
   maxPendingTokens: env.int(
     "MAX_PENDING_TOKENS",
     "pending service tokens kept before registrations are refused",

@@ -35,6 +35,11 @@ const vault = await startVault({
     },
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     maxPendingTokens: config.maxPendingTokens,
+    adminSessionTtlMs: config.adminSessionTtlHours * 3_600_000,
+    adminBootstrap:
+      config.adminBootstrapToken === undefined
+        ? undefined
+        : { token: config.adminBootstrapToken, name: config.adminBootstrapName },
   },
 });
 logger.info("vault ready", {

@@ -5,10 +5,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  adminOperations,
   type Bus,
   BusError,
   connectNatsBus,
   ErrorCode,
+  type Operation,
   Reason,
   request,
   serviceOperations,
@@ -29,6 +31,7 @@ import { type RunningVault, startVault } from "./vault.ts";
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const namespace = uniqueNamespace("vault");
 const caller = { requestId: "req-1", ipAddress: "10.0.0.5", userAgent: "grpc-node-js/1.14" };
+const bootstrapToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
 
 let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
 let database: Awaited<ReturnType<typeof openDatabase>>;
@@ -105,6 +108,8 @@ beforeAll(async () => {
       usageFlushIntervalMs: 100,
       maxPendingTokens: 50,
       outboxIntervalMs: 200,
+      adminSessionTtlMs: 3_600_000,
+      adminBootstrap: { token: bootstrapToken, name: "root-admin" },
     },
   });
 });
@@ -291,7 +296,7 @@ describe("admin operations", () => {
     const stranger = sealValue(generateSealingKeyPair(), "x", "SEALED");
     const put = request(
       client,
-      (await import("@secrets/bus")).adminOperations.putSecret,
+      adminOperations.putSecret,
       {
         admin: admin().admin,
         name: "SEALED",
@@ -399,5 +404,84 @@ describe("audit", () => {
       )
       .toBe(true);
     expect(await getSecret(token, "FAIL_CLOSED")).toEqual({ value: "must-not-leave" });
+  });
+});
+
+describe("admin authentication", () => {
+  const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
+  const auth = adminOperations;
+  const call = <Req, Rep>(op: Operation<Req, Rep>, message: Req) =>
+    request(client, op, message, { timeoutMs: 5_000 });
+  const who = { ipAddress: "10.1.1.1", userAgent: "browser", requestId: "r" };
+
+  it("accepts the bootstrap token by its hash, and nothing else", async () => {
+    expect(await call(auth.authenticate, { tokenHash: sha256(bootstrapToken) })).toEqual({
+      admin: { adminId: expect.any(String), name: "root-admin" },
+    });
+    expect(await refusal(call(auth.authenticate, { tokenHash: sha256("wrong") }))).toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
+    expect(await refusal(call(auth.authenticate, { tokenHash: bootstrapToken }))).toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+  });
+
+  it("opens, checks and ends a dashboard session, auditing login and logout", async () => {
+    const sessionHash = sha256(crypto.randomUUID());
+    const created = await call(auth.createSession, {
+      tokenHash: sha256(bootstrapToken),
+      sessionHash,
+      ...who,
+    });
+    expect(created.admin?.name).toBe("root-admin");
+    expect(created.expiresAtMs).toBeGreaterThan(Date.now());
+    expect((await call(auth.authenticateSession, { sessionHash })).admin?.name).toBe("root-admin");
+    await call(auth.endSession, { sessionHash, ...who });
+    expect(await refusal(call(auth.authenticateSession, { sessionHash }))).toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
+    const failed = await refusal(
+      call(auth.createSession, { tokenHash: sha256("nope"), sessionHash, ...who }),
+    );
+    expect(failed).toMatchObject({ code: "UNAUTHENTICATED" });
+    await expect
+      .poll(async () =>
+        (await readAuditStream(natsUrl, namespace))
+          .filter((e) => e.event.event.startsWith("admin.log"))
+          .map((e) => [e.event.event, e.event.success]),
+      )
+      .toEqual(
+        expect.arrayContaining([
+          ["admin.login", true],
+          ["admin.logout", true],
+          ["admin.login", false],
+        ]),
+      );
+  });
+
+  it("creates, lists and revokes admin tokens from the CLI; revoking ends their sessions", async () => {
+    const env = { ...process.env, DATABASE_URL: testDb.url, SECRETS_DATA_DIR: dataDir };
+    const cli = (...args: string[]) => {
+      const run = Bun.spawnSync(["bun", join(import.meta.dirname, "cli/admin-token.ts"), ...args], { env });
+      return { code: run.exitCode, out: run.stdout.toString(), err: run.stderr.toString() };
+    };
+    const created = cli("create", "--name", "alice");
+    expect(created.code).toBe(0);
+    const token = created.out.match(/ssadm_[A-Za-z0-9_-]{43}/)?.[0] ?? "";
+    expect(token).not.toBe("");
+    const sessionHash = sha256(crypto.randomUUID());
+    await call(auth.createSession, { tokenHash: sha256(token), sessionHash, ...who });
+    const listed = cli("list");
+    expect(listed.out).toContain("alice");
+    expect(listed.out).not.toContain(token.slice(6));
+    expect(cli("revoke", "--name", "alice")).toMatchObject({ code: 0 });
+    expect(await refusal(call(auth.authenticate, { tokenHash: sha256(token) }))).toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
+    expect(await refusal(call(auth.authenticateSession, { sessionHash }))).toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
+    expect(cli("revoke", "--name", "alice").code).toBe(1);
+    expect(cli("create").code).toBe(2);
   });
 });

@@ -3,6 +3,9 @@ import type { Logger } from "@secrets/logger";
 import type { SealingKeyPair } from "@secrets/sealing";
 import { sql } from "drizzle-orm";
 import { createAccessRequestsAdminService } from "./access-requests/access-requests-admin-service.ts";
+import { createAdminAuthDal } from "./admin-auth/admin-auth-dal.ts";
+import { createAdminAuthService } from "./admin-auth/admin-auth-service.ts";
+import { bootstrapAdminToken } from "./admin-auth/bootstrap.ts";
 import { createAdminAudit } from "./audit/admin-audit.ts";
 import { createAuditRecorder } from "./audit/audit-recorder.ts";
 import { createOutboxRelay } from "./audit/outbox-relay.ts";
@@ -25,6 +28,10 @@ export interface VaultOptions {
   maxPendingTokens: number;
   /** How often the audit outbox is swept for events left unpublished. */
   outboxIntervalMs?: number;
+  /** How long a dashboard session lasts. */
+  adminSessionTtlMs: number;
+  /** Becomes the first admin token when no admin token exists yet. */
+  adminBootstrap?: { token: string; name: string } | undefined;
 }
 
 export interface VaultDeps {
@@ -66,6 +73,11 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
     intervalMs: options.outboxIntervalMs ?? 5_000,
     graceMs: 2_000,
   });
+  const adminAuthDal = createAdminAuthDal({ db });
+  if (options.adminBootstrap) {
+    const created = await bootstrapAdminToken(adminAuthDal, options.adminBootstrap);
+    if (created) logger.info("stored the bootstrap admin token", { admin: options.adminBootstrap.name });
+  }
   const checkReady = async () => {
     await db.execute(sql`select 1`);
   };
@@ -92,6 +104,11 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
     ...serveAdminOperations(bus, {
       checkReady,
       logger,
+      adminAuth: createAdminAuthService({
+        dal: adminAuthDal,
+        recorder,
+        sessionTtlMs: options.adminSessionTtlMs,
+      }),
       sealingKey: deps.sealingKey,
       secrets: createSecretsAdminService({
         dals,

@@ -196,6 +196,54 @@ export interface DecideServiceTokenReply {
   serviceToken?: ServiceTokenRecord | undefined;
 }
 
+export interface AuthenticateAdminRequest {
+  tokenHash: string;
+}
+
+export interface AdminIdentity {
+  adminId: string;
+  /** The admin's name: what created_by, approved_by and granted_by record. */
+  name: string;
+}
+
+export interface AuthenticateAdminReply {
+  admin?: AdminIdentity | undefined;
+}
+
+export interface CreateAdminSessionRequest {
+  tokenHash: string;
+  /** Hex SHA-256 of the session id the admin API generated and put in the cookie. */
+  sessionHash: string;
+  /** Where the login came from, for the audit event. */
+  ipAddress: string;
+  userAgent: string;
+  requestId: string;
+}
+
+export interface CreateAdminSessionReply {
+  admin?: AdminIdentity | undefined;
+  expiresAtMs: number;
+}
+
+export interface AuthenticateAdminSessionRequest {
+  sessionHash: string;
+}
+
+export interface AuthenticateAdminSessionReply {
+  admin?: AdminIdentity | undefined;
+  expiresAtMs: number;
+}
+
+export interface EndAdminSessionRequest {
+  sessionHash: string;
+  ipAddress: string;
+  userAgent: string;
+  requestId: string;
+}
+
+export interface EndAdminSessionReply {
+}
+
 function createBaseAdminContext(): AdminContext {
   return { actor: "", requestId: "", ipAddress: "", userAgent: "" };
 }
@@ -2039,6 +2087,619 @@ export const DecideServiceTokenReply: MessageFns<DecideServiceTokenReply> = {
     message.serviceToken = (object.serviceToken !== undefined && object.serviceToken !== null)
       ? ServiceTokenRecord.fromPartial(object.serviceToken)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseAuthenticateAdminRequest(): AuthenticateAdminRequest {
+  return { tokenHash: "" };
+}
+
+export const AuthenticateAdminRequest: MessageFns<AuthenticateAdminRequest> = {
+  encode(message: AuthenticateAdminRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenHash !== "") {
+      writer.uint32(10).string(message.tokenHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateAdminRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateAdminRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateAdminRequest>, I>>(base?: I): AuthenticateAdminRequest {
+    return AuthenticateAdminRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateAdminRequest>, I>>(object: I): AuthenticateAdminRequest {
+    const message = createBaseAuthenticateAdminRequest();
+    message.tokenHash = object.tokenHash ?? "";
+    return message;
+  },
+};
+
+function createBaseAdminIdentity(): AdminIdentity {
+  return { adminId: "", name: "" };
+}
+
+export const AdminIdentity: MessageFns<AdminIdentity> = {
+  encode(message: AdminIdentity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adminId !== "") {
+      writer.uint32(10).string(message.adminId);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminIdentity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminIdentity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.adminId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AdminIdentity>, I>>(base?: I): AdminIdentity {
+    return AdminIdentity.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdminIdentity>, I>>(object: I): AdminIdentity {
+    const message = createBaseAdminIdentity();
+    message.adminId = object.adminId ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseAuthenticateAdminReply(): AuthenticateAdminReply {
+  return { admin: undefined };
+}
+
+export const AuthenticateAdminReply: MessageFns<AuthenticateAdminReply> = {
+  encode(message: AuthenticateAdminReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminIdentity.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateAdminReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateAdminReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminIdentity.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateAdminReply>, I>>(base?: I): AuthenticateAdminReply {
+    return AuthenticateAdminReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateAdminReply>, I>>(object: I): AuthenticateAdminReply {
+    const message = createBaseAuthenticateAdminReply();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminIdentity.fromPartial(object.admin)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateAdminSessionRequest(): CreateAdminSessionRequest {
+  return { tokenHash: "", sessionHash: "", ipAddress: "", userAgent: "", requestId: "" };
+}
+
+export const CreateAdminSessionRequest: MessageFns<CreateAdminSessionRequest> = {
+  encode(message: CreateAdminSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenHash !== "") {
+      writer.uint32(10).string(message.tokenHash);
+    }
+    if (message.sessionHash !== "") {
+      writer.uint32(18).string(message.sessionHash);
+    }
+    if (message.ipAddress !== "") {
+      writer.uint32(26).string(message.ipAddress);
+    }
+    if (message.userAgent !== "") {
+      writer.uint32(34).string(message.userAgent);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(42).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateAdminSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateAdminSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenHash = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionHash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.userAgent = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CreateAdminSessionRequest>, I>>(base?: I): CreateAdminSessionRequest {
+    return CreateAdminSessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateAdminSessionRequest>, I>>(object: I): CreateAdminSessionRequest {
+    const message = createBaseCreateAdminSessionRequest();
+    message.tokenHash = object.tokenHash ?? "";
+    message.sessionHash = object.sessionHash ?? "";
+    message.ipAddress = object.ipAddress ?? "";
+    message.userAgent = object.userAgent ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateAdminSessionReply(): CreateAdminSessionReply {
+  return { admin: undefined, expiresAtMs: 0 };
+}
+
+export const CreateAdminSessionReply: MessageFns<CreateAdminSessionReply> = {
+  encode(message: CreateAdminSessionReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminIdentity.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(16).int64(message.expiresAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateAdminSessionReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateAdminSessionReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminIdentity.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CreateAdminSessionReply>, I>>(base?: I): CreateAdminSessionReply {
+    return CreateAdminSessionReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateAdminSessionReply>, I>>(object: I): CreateAdminSessionReply {
+    const message = createBaseCreateAdminSessionReply();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminIdentity.fromPartial(object.admin)
+      : undefined;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseAuthenticateAdminSessionRequest(): AuthenticateAdminSessionRequest {
+  return { sessionHash: "" };
+}
+
+export const AuthenticateAdminSessionRequest: MessageFns<AuthenticateAdminSessionRequest> = {
+  encode(message: AuthenticateAdminSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionHash !== "") {
+      writer.uint32(10).string(message.sessionHash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateAdminSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateAdminSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionHash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateAdminSessionRequest>, I>>(base?: I): AuthenticateAdminSessionRequest {
+    return AuthenticateAdminSessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateAdminSessionRequest>, I>>(
+    object: I,
+  ): AuthenticateAdminSessionRequest {
+    const message = createBaseAuthenticateAdminSessionRequest();
+    message.sessionHash = object.sessionHash ?? "";
+    return message;
+  },
+};
+
+function createBaseAuthenticateAdminSessionReply(): AuthenticateAdminSessionReply {
+  return { admin: undefined, expiresAtMs: 0 };
+}
+
+export const AuthenticateAdminSessionReply: MessageFns<AuthenticateAdminSessionReply> = {
+  encode(message: AuthenticateAdminSessionReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminIdentity.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(16).int64(message.expiresAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateAdminSessionReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateAdminSessionReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminIdentity.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuthenticateAdminSessionReply>, I>>(base?: I): AuthenticateAdminSessionReply {
+    return AuthenticateAdminSessionReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthenticateAdminSessionReply>, I>>(
+    object: I,
+  ): AuthenticateAdminSessionReply {
+    const message = createBaseAuthenticateAdminSessionReply();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminIdentity.fromPartial(object.admin)
+      : undefined;
+    message.expiresAtMs = object.expiresAtMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseEndAdminSessionRequest(): EndAdminSessionRequest {
+  return { sessionHash: "", ipAddress: "", userAgent: "", requestId: "" };
+}
+
+export const EndAdminSessionRequest: MessageFns<EndAdminSessionRequest> = {
+  encode(message: EndAdminSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sessionHash !== "") {
+      writer.uint32(10).string(message.sessionHash);
+    }
+    if (message.ipAddress !== "") {
+      writer.uint32(18).string(message.ipAddress);
+    }
+    if (message.userAgent !== "") {
+      writer.uint32(26).string(message.userAgent);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndAdminSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndAdminSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sessionHash = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userAgent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<EndAdminSessionRequest>, I>>(base?: I): EndAdminSessionRequest {
+    return EndAdminSessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndAdminSessionRequest>, I>>(object: I): EndAdminSessionRequest {
+    const message = createBaseEndAdminSessionRequest();
+    message.sessionHash = object.sessionHash ?? "";
+    message.ipAddress = object.ipAddress ?? "";
+    message.userAgent = object.userAgent ?? "";
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseEndAdminSessionReply(): EndAdminSessionReply {
+  return {};
+}
+
+export const EndAdminSessionReply: MessageFns<EndAdminSessionReply> = {
+  encode(_: EndAdminSessionReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EndAdminSessionReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEndAdminSessionReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<EndAdminSessionReply>, I>>(base?: I): EndAdminSessionReply {
+    return EndAdminSessionReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EndAdminSessionReply>, I>>(_: I): EndAdminSessionReply {
+    const message = createBaseEndAdminSessionReply();
     return message;
   },
 };

@@ -33,8 +33,10 @@ export interface AuditEvent {
   requestId: string;
   ipAddress: string;
   userAgent: string;
-  /** The id of the access request or service token an admin decision concerns. */
+  /** The id of the access request, service token or admin token an action concerns. */
   targetId: string;
+  /** The name of what an action concerns when no field above names it (an admin token's holder). */
+  subject: string;
 }
 
 function createBaseAuditEvent(): AuditEvent {
@@ -53,6 +55,7 @@ function createBaseAuditEvent(): AuditEvent {
     ipAddress: "",
     userAgent: "",
     targetId: "",
+    subject: "",
   };
 }
 
@@ -99,6 +102,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     }
     if (message.targetId !== "") {
       writer.uint32(114).string(message.targetId);
+    }
+    if (message.subject !== "") {
+      writer.uint32(122).string(message.subject);
     }
     return writer;
   },
@@ -228,6 +234,14 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.targetId = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -259,6 +273,7 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     message.ipAddress = object.ipAddress ?? "";
     message.userAgent = object.userAgent ?? "";
     message.targetId = object.targetId ?? "";
+    message.subject = object.subject ?? "";
     return message;
   },
 };

@@ -23,6 +23,7 @@ export interface AuditFacts {
   serviceName?: string;
   actor?: string;
   targetId?: string;
+  subject?: string;
   requestId?: string;
   ipAddress?: string;
   userAgent?: string;
@@ -67,6 +68,7 @@ export function createAuditRecorder(deps: AuditRecorderDeps) {
       serviceName: clip(facts.serviceName),
       actor: clip(facts.actor),
       targetId: clip(facts.targetId),
+      subject: clip(facts.subject),
       requestId: clip(facts.requestId),
       ipAddress: clip(facts.ipAddress),
       userAgent: clip(facts.userAgent),

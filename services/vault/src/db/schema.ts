@@ -143,6 +143,36 @@ export const auditOutbox = pgTable(
   (table) => [index("audit_outbox_created_at_idx").on(table.createdAt)],
 );
 
+/** Admin tokens: only their SHA-256 is stored. Created and revoked by the `admin:token` CLI. */
+export const adminTokens = pgTable(
+  "admin_tokens",
+  {
+    id: text("id").primaryKey(),
+    /** The admin's name: what created_by, approved_by and granted_by record. */
+    name: text("name").notNull(),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdAt: timestampTz("created_at").notNull().defaultNow(),
+    revokedAt: timestampTz("revoked_at"),
+    lastUsedAt: timestampTz("last_used_at"),
+  },
+  (table) => [index("admin_tokens_name_idx").on(table.name)],
+);
+
+/** Dashboard sessions: the hash of the id in the admin's cookie; revoking the token ends its sessions. */
+export const adminSessions = pgTable(
+  "admin_sessions",
+  {
+    sessionHash: text("session_hash").primaryKey(),
+    adminTokenId: text("admin_token_id")
+      .notNull()
+      .references(() => adminTokens.id, { onDelete: "cascade" }),
+    createdAt: timestampTz("created_at").notNull().defaultNow(),
+    expiresAt: timestampTz("expires_at").notNull(),
+  },
+  (table) => [index("admin_sessions_expires_at_idx").on(table.expiresAt)],
+);
+
 export type Secret = typeof secrets.$inferSelect;
 export type ServiceToken = typeof serviceTokens.$inferSelect;
 export type AccessRequest = typeof accessRequests.$inferSelect;
+export type AdminToken = typeof adminTokens.$inferSelect;

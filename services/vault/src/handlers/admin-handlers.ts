@@ -11,6 +11,7 @@ import type { Logger } from "@secrets/logger";
 import type { SealingKeyPair } from "@secrets/sealing";
 import type { createAccessRequestsAdminService } from "../access-requests/access-requests-admin-service.ts";
 import { adminFacts } from "../admin/admin-context.ts";
+import type { AdminAuthService } from "../admin-auth/admin-auth-service.ts";
 import { toBusError } from "../errors.ts";
 import type { createSecretsAdminService } from "../secrets/secrets-admin-service.ts";
 import type { createServiceTokensAdminService } from "../service-tokens/service-tokens-admin-service.ts";
@@ -19,6 +20,7 @@ export interface AdminHandlerDeps {
   secrets: ReturnType<typeof createSecretsAdminService>;
   accessRequests: ReturnType<typeof createAccessRequestsAdminService>;
   serviceTokens: ReturnType<typeof createServiceTokensAdminService>;
+  adminAuth: AdminAuthService;
   sealingKey: Pick<SealingKeyPair, "keyId" | "publicKey">;
   checkReady: () => Promise<void>;
   logger: Logger;
@@ -36,8 +38,35 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
         throw toBusError(error, deps.logger, operation);
       }
     };
-  const { secrets, accessRequests, serviceTokens } = deps;
+  const { secrets, accessRequests, serviceTokens, adminAuth } = deps;
   return [
+    serve(
+      bus,
+      adminOperations.authenticate,
+      options,
+      guard("authenticate", async (r) => ({ admin: await adminAuth.authenticateToken(r.tokenHash) })),
+    ),
+    serve(
+      bus,
+      adminOperations.createSession,
+      options,
+      guard("create-session", (r) => adminAuth.createSession(r)),
+    ),
+    serve(
+      bus,
+      adminOperations.authenticateSession,
+      options,
+      guard("authenticate-session", (r) => adminAuth.authenticateSession(r.sessionHash)),
+    ),
+    serve(
+      bus,
+      adminOperations.endSession,
+      options,
+      guard("end-session", async (r) => {
+        await adminAuth.endSession(r);
+        return {};
+      }),
+    ),
     serve(
       bus,
       adminOperations.ping,
