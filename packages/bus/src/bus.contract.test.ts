@@ -15,6 +15,7 @@ import {
   type Bus,
   BusError,
   connectNatsBus,
+  type DurableMessage,
   ErrorCode,
   type Operation,
   publish,
@@ -312,6 +313,78 @@ describe.each(implementations)("Bus contract: %s", (_name, create) => {
         timeoutMs: 1_000,
       }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: ErrorCode.UNAVAILABLE });
+    });
+  });
+
+  describe("durable consumers", () => {
+    const queue = {
+      name: "QUEUE",
+      subjects: ["v1.test.events.>"],
+      retention: "workqueue" as const,
+      maxAgeMs: 0,
+      maxBytes: -1,
+      duplicateWindowMs: 60_000,
+    };
+    // The ack wait outlasts a fetch, as in production (a fetch waits up to `expiresMs` to fill its batch).
+    const spec = { stream: "QUEUE", durable: "shipper", ackWaitMs: 1_500, maxAckPending: 100 };
+
+    async function filled(count: number) {
+      const { client, server } = await open();
+      await server.ensureStream(queue);
+      for (let i = 1; i <= count; i++) {
+        await publishDurable(client, eventsTopic, event(`e${i}`), { msgId: `e${i}`, timeoutMs: 2_000 });
+      }
+      return server;
+    }
+
+    const ids = (messages: DurableMessage[]) => messages.map((m) => AuditEvent.decode(m.payload).id);
+
+    it("delivers in stream order, and an acknowledged message leaves a work queue", async () => {
+      const server = await filled(5);
+      try {
+        const consumer = await server.consumer(spec);
+        const first = await consumer.fetch({ max: 3, expiresMs: 1_000 });
+        expect(ids(first)).toEqual(["e1", "e2", "e3"]);
+        expect(first.map((m) => m.deliveryCount)).toEqual([1, 1, 1]);
+        expect(await consumer.state()).toEqual({ pending: 2, ackPending: 3 });
+        for (const message of first) await message.ack();
+        expect(await server.streamState("QUEUE")).toMatchObject({ messages: 2 });
+        const rest = await consumer.fetch({ max: 10, expiresMs: 1_000 });
+        expect(ids(rest)).toEqual(["e4", "e5"]);
+      } finally {
+        await server.deleteStream("QUEUE");
+      }
+    });
+
+    it("delivers a refused or unacknowledged message again, and resumes in a new process", async () => {
+      const server = await filled(3);
+      try {
+        const consumer = await server.consumer(spec);
+        const [first, second] = await consumer.fetch({ max: 2, expiresMs: 1_000 });
+        await first?.ack();
+        second?.nak(0);
+        const again = await consumer.fetch({ max: 2, expiresMs: 1_000 });
+        expect(ids(again).sort()).toEqual(["e2", "e3"]);
+        expect(again.find((m) => ids([m])[0] === "e2")?.deliveryCount).toBe(2);
+        // Nothing acknowledged: a second handle on the durable (a restarted process) gets both again.
+        const resumed = await server.consumer(spec);
+        const left = await resumed.fetch({ max: 2, expiresMs: 3_000 });
+        expect(ids(left).sort()).toEqual(["e2", "e3"]);
+        for (const message of left) await message.ack();
+        expect(await server.streamState("QUEUE")).toMatchObject({ messages: 0 });
+      } finally {
+        await server.deleteStream("QUEUE");
+      }
+    });
+
+    it("returns an empty batch when nothing arrives before it expires", async () => {
+      const server = await filled(0);
+      try {
+        const consumer = await server.consumer(spec);
+        expect(await consumer.fetch({ max: 5, expiresMs: 1_000 })).toEqual([]);
+      } finally {
+        await server.deleteStream("QUEUE");
+      }
     });
   });
 

@@ -54,6 +54,47 @@ export interface StreamState {
   lastSeq: number;
 }
 
+/** A durable pull consumer on a stream: it remembers what was acknowledged across restarts. */
+export interface ConsumerSpec {
+  /** Relative stream name. */
+  stream: string;
+  /** The consumer's durable name; processes using the same name share its position. */
+  durable: string;
+  /** A fetched message not acknowledged within this time is delivered again. */
+  ackWaitMs: number;
+  /** Most messages delivered and not yet acknowledged at once. */
+  maxAckPending: number;
+}
+
+export interface DurableMessage {
+  seq: number;
+  subject: string;
+  payload: Uint8Array;
+  /** 1 on first delivery; more after redeliveries. */
+  deliveryCount: number;
+  /** When the stream stored the message, ms since the epoch. */
+  storedAtMs: number;
+  /** Acknowledges the message and waits for the server to confirm (a work-queue stream then drops it). */
+  ack(): Promise<void>;
+  /** Asks for redelivery after `delayMs`. */
+  nak(delayMs?: number): void;
+  /** Extends the acknowledgement deadline while the message is still being worked on. */
+  working(): void;
+}
+
+export interface ConsumerState {
+  /** Stored messages not yet delivered to this consumer. */
+  pending: number;
+  /** Delivered and not yet acknowledged. */
+  ackPending: number;
+}
+
+export interface DurableConsumer {
+  /** Up to `max` messages in stream order (redeliveries first); waits up to `expiresMs` (≥ 1000) for any. */
+  fetch(options: { max: number; expiresMs: number }): Promise<DurableMessage[]>;
+  state(): Promise<ConsumerState>;
+}
+
 export interface RequestOptions {
   /** The longest the caller waits for a reply before a TIMEOUT error. */
   timeoutMs: number;
@@ -108,6 +149,9 @@ export interface Bus {
     payload: Uint8Array,
     options: { msgId: string; timeoutMs: number },
   ): Promise<DurableAck>;
+
+  /** Creates the durable consumer if needed and binds to it. */
+  consumer(spec: ConsumerSpec): Promise<DurableConsumer>;
 
   /** True while the bus can carry messages. */
   isConnected(): boolean;

@@ -16,7 +16,11 @@ export {
 } from "./audit-events.ts";
 export type {
   Bus,
+  ConsumerSpec,
+  ConsumerState,
   DurableAck,
+  DurableConsumer,
+  DurableMessage,
   MessageHandler,
   RequestHandler,
   RequestOptions,

@@ -1,7 +1,9 @@
 import type { Logger } from "@secrets/logger";
 import type {
   Bus,
+  ConsumerSpec,
   DurableAck,
+  DurableConsumer,
   MessageHandler,
   RequestHandler,
   RequestOptions,
@@ -149,6 +151,10 @@ export class MemoryBus implements Bus {
     } catch (cause) {
       throw new BusError(ErrorCode.UNAVAILABLE, "The durable stream did not store the message", { cause });
     }
+  }
+
+  async consumer(spec: ConsumerSpec): Promise<DurableConsumer> {
+    return this.streams.consumer(this.streamName(spec.stream), spec);
   }
 
   isConnected(): boolean {

@@ -1,4 +1,10 @@
-import type { DurableAck, StreamSpec, StreamState } from "./bus.ts";
+import type { ConsumerSpec, DurableAck, DurableConsumer, StreamSpec, StreamState } from "./bus.ts";
+import type { StoredMessage } from "./memory-stream.ts";
+
+export type { StoredMessage };
+
+import { MemoryConsumer } from "./memory-consumer.ts";
+import { dropMessage, type MemoryStream } from "./memory-stream.ts";
 import { subjectMatches } from "./subject-match.ts";
 
 /** Where the in-process bus keeps durable streams. The embedded mode plugs in a file journal. */
@@ -8,26 +14,10 @@ export interface StreamStore {
   /** Stores one message in the stream that captures `subject`; rejects when none does or it is full. */
   append(subject: string, payload: Uint8Array, msgId: string): Promise<DurableAck>;
   state(name: string): Promise<StreamState | undefined>;
+  consumer(name: string, spec: ConsumerSpec): Promise<DurableConsumer>;
 }
 
-export interface StoredMessage {
-  seq: number;
-  subject: string;
-  payload: Uint8Array;
-  msgId: string;
-  storedAtMs: number;
-}
-
-interface MemoryStream {
-  spec: StreamSpec;
-  messages: StoredMessage[];
-  bytes: number;
-  lastSeq: number;
-  /** msgId → seq and time, within the duplicate window. */
-  recentIds: Map<string, { seq: number; atMs: number }>;
-}
-
-/** Durable-stream semantics in memory: limits with discard-new, and de-duplication by message id. */
+/** Durable-stream semantics in memory: limits with discard-new, de-duplication by message id, consumers. */
 export class MemoryStreamStore implements StreamStore {
   private readonly streams = new Map<string, MemoryStream>();
 
@@ -36,7 +26,17 @@ export class MemoryStreamStore implements StreamStore {
   async ensure(spec: StreamSpec): Promise<void> {
     const existing = this.streams.get(spec.name);
     if (existing) existing.spec = spec;
-    else this.streams.set(spec.name, { spec, messages: [], bytes: 0, lastSeq: 0, recentIds: new Map() });
+    else {
+      this.streams.set(spec.name, {
+        spec,
+        messages: [],
+        bytes: 0,
+        lastSeq: 0,
+        recentIds: new Map(),
+        consumers: new Map(),
+        listeners: new Set(),
+      });
+    }
   }
 
   async remove(name: string): Promise<void> {
@@ -59,6 +59,7 @@ export class MemoryStreamStore implements StreamStore {
     stream.messages.push({ seq, subject, payload: payload.slice(), msgId, storedAtMs: now });
     stream.bytes += payload.byteLength;
     stream.recentIds.set(msgId, { seq, atMs: now });
+    for (const listener of [...stream.listeners]) listener();
     return { seq, duplicate: false };
   }
 
@@ -73,6 +74,17 @@ export class MemoryStreamStore implements StreamStore {
     };
   }
 
+  async consumer(name: string, spec: ConsumerSpec): Promise<DurableConsumer> {
+    const stream = this.streams.get(name);
+    if (!stream) throw new Error(`no stream named ${name}`);
+    let consumer = stream.consumers.get(spec.durable);
+    if (!consumer) {
+      consumer = new MemoryConsumer(stream, spec, this.now);
+      stream.consumers.set(spec.durable, consumer);
+    } else consumer.update(spec);
+    return consumer;
+  }
+
   /** Messages currently held by a stream, oldest first. */
   messages(name: string): readonly StoredMessage[] {
     return this.streams.get(name)?.messages ?? [];
@@ -85,8 +97,7 @@ export class MemoryStreamStore implements StreamStore {
     }
     if (stream.spec.maxAgeMs > 0) {
       while (stream.messages[0] && now - stream.messages[0].storedAtMs > stream.spec.maxAgeMs) {
-        const dropped = stream.messages.shift();
-        if (dropped) stream.bytes -= dropped.payload.byteLength;
+        dropMessage(stream, stream.messages[0].seq);
       }
     }
   }

@@ -17,7 +17,9 @@ import {
 } from "nats";
 import type {
   Bus,
+  ConsumerSpec,
   DurableAck,
+  DurableConsumer,
   MessageHandler,
   RequestHandler,
   RequestOptions,
@@ -28,6 +30,7 @@ import type {
 import { decodeReply, encodeError, encodeOk } from "./envelope.ts";
 import { BusError, ErrorCode } from "./errors.ts";
 import { absoluteStreamName, absoluteSubject, assertNamespace } from "./namespace.ts";
+import { natsConsumer } from "./nats-consumer.ts";
 import { settleWithin } from "./settle.ts";
 
 export interface NatsBusOptions {
@@ -214,6 +217,10 @@ export class NatsBus implements Bus {
     } catch (cause) {
       throw new BusError(ErrorCode.UNAVAILABLE, "The durable stream did not store the message", { cause });
     }
+  }
+
+  async consumer(spec: ConsumerSpec): Promise<DurableConsumer> {
+    return natsConsumer(await this.nc.jetstreamManager(), this.js, this.streamName(spec.stream), spec);
   }
 
   isConnected(): boolean {
