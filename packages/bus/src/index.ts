@@ -46,6 +46,8 @@ export { connectNatsBus, NatsBus, type NatsBusOptions } from "./nats-bus.ts";
 export {
   adminOperations,
   auditEventsTopic,
+  auditOperations,
+  auditQueue,
   auditStreamName,
   auditStreamSpec,
   type MessageCodec,

@@ -32,7 +32,13 @@ import {
   SealingKeyReply,
   SealingKeyRequest,
 } from "@secrets/proto/admin";
-import { AuditEvent } from "@secrets/proto/audit";
+import {
+  AuditEvent,
+  AuditQueryReply,
+  AuditQueryRequest,
+  AuditStatusReply,
+  AuditStatusRequest,
+} from "@secrets/proto/audit";
 import {
   VaultGetSecretReply,
   VaultGetSecretRequest,
@@ -134,6 +140,15 @@ export const adminOperations = {
     DecideServiceTokenRequest,
     DecideServiceTokenReply,
   ),
+} as const;
+
+/** The queue group in which audit services answer queries. */
+export const auditQueue = "audit";
+
+/** Operations of the audit service, requested by the admin API (queries) and by operators (status). */
+export const auditOperations = {
+  query: operation("v1.audit.query", AuditQueryRequest, AuditQueryReply),
+  status: operation("v1.audit.status", AuditStatusRequest, AuditStatusReply),
 } as const;
 
 /** Audit events, published durably by the vault before it answers. */

@@ -39,6 +39,52 @@ export interface AuditEvent {
   subject: string;
 }
 
+/**
+ * Asks the audit service for events, newest first (answered from Loki, or from the file journal in the
+ * embedded mode).
+ */
+export interface AuditQueryRequest {
+  /** A secret's name or id; empty matches all. */
+  secret: string;
+  /** A service name; empty matches all. */
+  serviceName: string;
+  /** An event name such as "secret.get"; empty matches all. */
+  event: string;
+  /** Only successes (true) or only refusals (false); absent matches both. */
+  success?:
+    | boolean
+    | undefined;
+  /** Oldest event time, ms since the epoch; 0 means 24 hours before `to_ms`. */
+  fromMs: number;
+  /** Newest event time, ms since the epoch; 0 means now. */
+  toMs: number;
+  /** Most events returned; 0 means 100, at most 1000. */
+  limit: number;
+}
+
+export interface AuditQueryReply {
+  events: AuditEvent[];
+}
+
+export interface AuditStatusRequest {
+}
+
+/** The shipper's figures: how far behind it is and whether its sink accepts events. */
+export interface AuditStatusReply {
+  /** Events in the stream not yet delivered to this shipper. */
+  pending: number;
+  /** Delivered to the shipper, not yet acknowledged (in flight to the sink). */
+  inFlight: number;
+  /** When the sink last accepted a batch, ms since the epoch; 0 if never. */
+  lastSuccessMs: number;
+  consecutiveFailures: number;
+  /** Events parked because the sink refused them for good. */
+  parked: number;
+  /** True for the shipper holding the lease; standbys report false. */
+  active: boolean;
+  sink: string;
+}
+
 function createBaseAuditEvent(): AuditEvent {
   return {
     id: "",
@@ -274,6 +320,358 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     message.userAgent = object.userAgent ?? "";
     message.targetId = object.targetId ?? "";
     message.subject = object.subject ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditQueryRequest(): AuditQueryRequest {
+  return { secret: "", serviceName: "", event: "", success: undefined, fromMs: 0, toMs: 0, limit: 0 };
+}
+
+export const AuditQueryRequest: MessageFns<AuditQueryRequest> = {
+  encode(message: AuditQueryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== "") {
+      writer.uint32(10).string(message.secret);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(18).string(message.serviceName);
+    }
+    if (message.event !== "") {
+      writer.uint32(26).string(message.event);
+    }
+    if (message.success !== undefined) {
+      writer.uint32(32).bool(message.success);
+    }
+    if (message.fromMs !== 0) {
+      writer.uint32(40).int64(message.fromMs);
+    }
+    if (message.toMs !== 0) {
+      writer.uint32(48).int64(message.toMs);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(56).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditQueryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditQueryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.event = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.success = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.fromMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.toMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditQueryRequest>, I>>(base?: I): AuditQueryRequest {
+    return AuditQueryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditQueryRequest>, I>>(object: I): AuditQueryRequest {
+    const message = createBaseAuditQueryRequest();
+    message.secret = object.secret ?? "";
+    message.serviceName = object.serviceName ?? "";
+    message.event = object.event ?? "";
+    message.success = object.success ?? undefined;
+    message.fromMs = object.fromMs ?? 0;
+    message.toMs = object.toMs ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseAuditQueryReply(): AuditQueryReply {
+  return { events: [] };
+}
+
+export const AuditQueryReply: MessageFns<AuditQueryReply> = {
+  encode(message: AuditQueryReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.events) {
+      AuditEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditQueryReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditQueryReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.events.push(AuditEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditQueryReply>, I>>(base?: I): AuditQueryReply {
+    return AuditQueryReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditQueryReply>, I>>(object: I): AuditQueryReply {
+    const message = createBaseAuditQueryReply();
+    message.events = object.events?.map((e) => AuditEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAuditStatusRequest(): AuditStatusRequest {
+  return {};
+}
+
+export const AuditStatusRequest: MessageFns<AuditStatusRequest> = {
+  encode(_: AuditStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditStatusRequest>, I>>(base?: I): AuditStatusRequest {
+    return AuditStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditStatusRequest>, I>>(_: I): AuditStatusRequest {
+    const message = createBaseAuditStatusRequest();
+    return message;
+  },
+};
+
+function createBaseAuditStatusReply(): AuditStatusReply {
+  return { pending: 0, inFlight: 0, lastSuccessMs: 0, consecutiveFailures: 0, parked: 0, active: false, sink: "" };
+}
+
+export const AuditStatusReply: MessageFns<AuditStatusReply> = {
+  encode(message: AuditStatusReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pending !== 0) {
+      writer.uint32(8).int64(message.pending);
+    }
+    if (message.inFlight !== 0) {
+      writer.uint32(16).int64(message.inFlight);
+    }
+    if (message.lastSuccessMs !== 0) {
+      writer.uint32(24).int64(message.lastSuccessMs);
+    }
+    if (message.consecutiveFailures !== 0) {
+      writer.uint32(32).int32(message.consecutiveFailures);
+    }
+    if (message.parked !== 0) {
+      writer.uint32(40).int64(message.parked);
+    }
+    if (message.active !== false) {
+      writer.uint32(48).bool(message.active);
+    }
+    if (message.sink !== "") {
+      writer.uint32(58).string(message.sink);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditStatusReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditStatusReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pending = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.inFlight = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lastSuccessMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.parked = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.active = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.sink = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditStatusReply>, I>>(base?: I): AuditStatusReply {
+    return AuditStatusReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditStatusReply>, I>>(object: I): AuditStatusReply {
+    const message = createBaseAuditStatusReply();
+    message.pending = object.pending ?? 0;
+    message.inFlight = object.inFlight ?? 0;
+    message.lastSuccessMs = object.lastSuccessMs ?? 0;
+    message.consecutiveFailures = object.consecutiveFailures ?? 0;
+    message.parked = object.parked ?? 0;
+    message.active = object.active ?? false;
+    message.sink = object.sink ?? "";
     return message;
   },
 };
