@@ -1,0 +1,80 @@
+import { ConfigError, configVariables } from "@secrets/config";
+import { describe, expect, it } from "vitest";
+import { gatewayConfigSpec, parseGatewayConfig } from "./config.ts";
+
+function problemsOf(environment: Record<string, string>): readonly string[] {
+  try {
+    parseGatewayConfig(environment);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("gateway configuration", () => {
+  it("has working defaults and is frozen", () => {
+    const config = parseGatewayConfig({});
+    expect(config).toMatchObject({
+      grpcHost: "0.0.0.0",
+      grpcPort: 50051,
+      grpcInsecure: false,
+      tlsCertFile: undefined,
+      tlsKeyFile: undefined,
+      tlsSans: [],
+      vaultTimeoutMs: 5_000,
+      rateLimitRegisterPerMinute: 30,
+      rateLimitAuthFailuresPerMinute: 20,
+      dataDir: "./data",
+      natsUrl: "nats://127.0.0.1:4222",
+      busNamespace: "secrets",
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reads every variable it documents", () => {
+    expect(configVariables(gatewayConfigSpec)).toEqual(
+      expect.arrayContaining([
+        "GRPC_HOST",
+        "GRPC_PORT",
+        "GRPC_INSECURE",
+        "GRPC_TLS_CERT",
+        "GRPC_TLS_KEY",
+        "GRPC_TLS_SANS",
+        "GATEWAY_VAULT_TIMEOUT_MS",
+        "RATE_LIMIT_REGISTER_PER_MINUTE",
+        "RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+        "GATEWAY_SHUTDOWN_GRACE_MS",
+        "SECRETS_DATA_DIR",
+        "LOG_LEVEL",
+        "NATS_URL",
+        "BUS_NAMESPACE",
+      ]),
+    );
+  });
+
+  it("parses GRPC_TLS_SANS as a list of DNS names and IP addresses", () => {
+    const config = parseGatewayConfig({ GRPC_TLS_SANS: " gw.internal, 10.0.0.7 ,,*.svc.local,::1" });
+    expect(config.tlsSans).toEqual(["gw.internal", "10.0.0.7", "*.svc.local", "::1"]);
+    expect(problemsOf({ GRPC_TLS_SANS: "ok, under_score!, has space" })).toEqual([
+      "GRPC_TLS_SANS holds names that are neither a DNS name nor an IP address: under_score!, has space",
+    ]);
+  });
+
+  it("lists single-variable and cross-variable problems together", () => {
+    const problems = problemsOf({
+      GRPC_PORT: "70000",
+      GRPC_TLS_KEY: "/k.pem",
+      RATE_LIMIT_REGISTER_PER_MINUTE: "0",
+    });
+    expect(problems).toHaveLength(3);
+    expect(problems.join("\n")).toMatch(/GRPC_PORT must be at most 65535/);
+    expect(problems.join("\n")).toMatch(/RATE_LIMIT_REGISTER_PER_MINUTE must be at least 1/);
+    expect(problems.join("\n")).toMatch(/GRPC_TLS_CERT and GRPC_TLS_KEY must be set together/);
+  });
+
+  it("accepts a certificate and key given together", () => {
+    const config = parseGatewayConfig({ GRPC_TLS_CERT: "/c.pem", GRPC_TLS_KEY: "/k.pem" });
+    expect(config).toMatchObject({ tlsCertFile: "/c.pem", tlsKeyFile: "/k.pem" });
+  });
+});

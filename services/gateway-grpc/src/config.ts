@@ -1,0 +1,101 @@
+/**
+ * The gateway's configuration: one spec with a description per variable, parsed once in `main.ts` and
+ * frozen. `gatewayConfigSpec` is exported so deployment files can be checked against its variable names.
+ */
+import { isIP } from "node:net";
+import { busConfigFields } from "@secrets/bus";
+import {
+  ConfigError,
+  type ConfigField,
+  type ConfigOf,
+  dataDirField,
+  env,
+  logLevelField,
+  parseConfig,
+} from "@secrets/config";
+
+/** A DNS name (optionally a leading wildcard label) as it may appear in a certificate's SAN. */
+const dnsNamePattern =
+  /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** `GRPC_TLS_SANS`: extra names for the generated server certificate, comma-separated. */
+const tlsSansField: ConfigField<readonly string[]> = {
+  name: "GRPC_TLS_SANS",
+  description: "extra DNS names or IP addresses for the generated server certificate, comma-separated",
+  fallback: { value: [] },
+  parse(raw) {
+    const names = raw
+      .split(",")
+      .map((name) => name.trim())
+      .filter((name) => name !== "");
+    const bad = names.filter((name) => isIP(name) === 0 && !dnsNamePattern.test(name));
+    return bad.length > 0
+      ? { ok: false, problem: `holds names that are neither a DNS name nor an IP address: ${bad.join(", ")}` }
+      : { ok: true, value: Object.freeze(names) };
+  },
+};
+
+export const gatewayConfigSpec = {
+  ...busConfigFields,
+  logLevel: logLevelField,
+  dataDir: dataDirField,
+  grpcHost: env.string("GRPC_HOST", "address the gRPC server listens on", { default: "0.0.0.0" }),
+  grpcPort: env.int("GRPC_PORT", "port the gRPC server listens on (0 picks a free one)", {
+    default: 50051,
+    min: 0,
+    max: 65535,
+  }),
+  grpcInsecure: env.bool("GRPC_INSECURE", "serve plaintext gRPC without TLS (development only)", {
+    default: false,
+  }),
+  tlsCertFile: env.optionalString("GRPC_TLS_CERT", "PEM server certificate chain; unset: generated"),
+  tlsKeyFile: env.optionalString("GRPC_TLS_KEY", "PEM private key for GRPC_TLS_CERT"),
+  tlsSans: tlsSansField,
+  vaultTimeoutMs: env.int("GATEWAY_VAULT_TIMEOUT_MS", "longest wait for the vault's reply, in ms", {
+    default: 5_000,
+    min: 100,
+    max: 120_000,
+  }),
+  rateLimitRegisterPerMinute: env.int(
+    "RATE_LIMIT_REGISTER_PER_MINUTE",
+    "RegisterToken calls allowed per peer address per minute",
+    { default: 30, min: 1, max: 1_000_000 },
+  ),
+  rateLimitAuthFailuresPerMinute: env.int(
+    "RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
+    "failed GetSecret authentications allowed per peer address per minute before it is refused",
+    { default: 20, min: 1, max: 1_000_000 },
+  ),
+  shutdownGraceMs: env.int(
+    "GATEWAY_SHUTDOWN_GRACE_MS",
+    "how long in-flight calls may finish after SIGTERM, in ms",
+    { default: 10_000, min: 0, max: 300_000 },
+  ),
+};
+
+export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
+
+/** Problems that involve several variables together, read from the raw environment. */
+function crossFieldProblems(environment: Record<string, string | undefined>): string[] {
+  const set = (name: string) => (environment[name] ?? "") !== "";
+  const problems: string[] = [];
+  if (set("GRPC_TLS_CERT") !== set("GRPC_TLS_KEY")) {
+    problems.push("GRPC_TLS_CERT and GRPC_TLS_KEY must be set together (or both unset to generate them)");
+  }
+  return problems;
+}
+
+/** Parses and freezes the configuration; throws a ConfigError listing every problem. */
+export function parseGatewayConfig(environment: Record<string, string | undefined>): GatewayConfig {
+  const problems: string[] = [];
+  let config: GatewayConfig | undefined;
+  try {
+    config = parseConfig(gatewayConfigSpec, environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  problems.push(...crossFieldProblems(environment));
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,55 @@
+/**
+ * GetSecret: validate, refuse peers that spent their failed-authentication budget, ask the vault, and
+ * count the vault's UNAUTHENTICATED answers against the peer.
+ */
+import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import type { GetSecretRequest, GetSecretResponse } from "@secrets/proto/secrets";
+import { checkGetSecret } from "@secrets/validation";
+import { checkWithPresentedToken } from "./call-context.ts";
+import type { RateLimiter } from "./rate-limiter.ts";
+import { unaryCall } from "./unary-call.ts";
+import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
+
+export interface GetSecretDeps extends VaultRequestDeps {
+  logger: Logger;
+  /** Failed authentications per peer; an empty bucket refuses the peer's calls. */
+  authFailures: Pick<RateLimiter, "allows" | "record" | "retryAfterMs">;
+}
+
+export function createGetSecretHandler(deps: GetSecretDeps) {
+  return unaryCall<GetSecretRequest, GetSecretResponse>("GetSecret", deps.logger, async (request, scope) => {
+    const peer = scope.caller.peer;
+    if (!deps.authFailures.allows(peer)) {
+      const seconds = Math.ceil(deps.authFailures.retryAfterMs(peer) / 1000);
+      throw new BusError(
+        ErrorCode.RESOURCE_EXHAUSTED,
+        `Too many failed authentications from this address; try again in ${seconds} s`,
+        { reason: Reason.RATE_LIMITED },
+      );
+    }
+    const { token, violations } = checkWithPresentedToken(scope.metadata, request.token, (token) =>
+      checkGetSecret({ secretName: request.secretName, description: request.description, token }),
+    );
+    if (violations.length > 0) throw invalidArgument(violations);
+
+    try {
+      const reply = await askVault(
+        deps,
+        serviceOperations.getSecret,
+        {
+          secretName: request.secretName,
+          description: request.description,
+          token,
+          caller: callerContext(scope),
+        },
+        scope,
+      );
+      return { value: reply.value, success: true, errorMessage: "" };
+    } catch (error) {
+      if (error instanceof BusError && error.code === ErrorCode.UNAUTHENTICATED)
+        deps.authFailures.record(peer);
+      throw error;
+    }
+  });
+}

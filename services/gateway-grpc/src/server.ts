@@ -1,0 +1,114 @@
+/**
+ * Builds the gateway's gRPC server (SecretsService and the standard health service) without binding it,
+ * so `main.ts` binds the configured address and tests bind port 0.
+ */
+import { Server, type ServerCredentials } from "@grpc/grpc-js";
+import type { Bus } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import { SecretsServiceService } from "@secrets/proto/secrets";
+import { createGetSecretHandler } from "./get-secret-handler.ts";
+import { createHealthService } from "./health.ts";
+import { HealthService } from "./health-proto.ts";
+import { RateLimiter } from "./rate-limiter.ts";
+import { createRegisterTokenHandler } from "./register-token-handler.ts";
+import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
+
+/** Largest request message accepted: a valid request is at most ~2 KiB, so anything near this is abuse. */
+export const defaultMaxMessageBytes = 16 * 1024;
+
+export interface GatewayDeps {
+  bus: Bus;
+  logger: Logger;
+  /** Longest wait for the vault's reply, in ms (the call's deadline may shorten it). */
+  vaultTimeoutMs: number;
+  rateLimits: {
+    /** RegisterToken calls per peer address per minute. */
+    registerPerMinute: number;
+    /** Failed GetSecret authentications per peer address per minute before its calls are refused. */
+    authFailuresPerMinute: number;
+    /** Peer addresses remembered per limiter; default 10,000. */
+    maxPeers?: number;
+  };
+  /** Milliseconds clock for rate limits and health freshness; default `Date.now`. */
+  now?: () => number;
+  /** Tuning of the vault pings behind the health service. */
+  health?: Pick<VaultHealthOptions, "intervalMs" | "pingTimeoutMs" | "maxAgeMs">;
+  /** Largest request message accepted, in bytes; default 16 KiB. */
+  maxMessageBytes?: number;
+}
+
+export interface GatewayServer {
+  /** The grpc-js server, services added, not bound. */
+  readonly server: Server;
+  /** The vault's health as the health service reports it. */
+  readonly health: VaultHealth;
+  /** Binds `host:port` (port 0 picks a free one) and resolves with the bound port. */
+  listen(host: string, port: number, credentials: ServerCredentials): Promise<number>;
+  /**
+   * Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish for at most `graceMs`, then
+   * cancels what is left. The bus is the caller's to close.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** `host:port`, with brackets around an IPv6 host. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function createGatewayServer(deps: GatewayDeps): GatewayServer {
+  const now = deps.now ?? Date.now;
+  const maxPeers = deps.rateLimits.maxPeers ?? 10_000;
+  const server = new Server({
+    "grpc.max_receive_message_length": deps.maxMessageBytes ?? defaultMaxMessageBytes,
+  });
+  const vault = { bus: deps.bus, vaultTimeoutMs: deps.vaultTimeoutMs, logger: deps.logger };
+  server.addService(SecretsServiceService, {
+    getSecret: createGetSecretHandler({
+      ...vault,
+      authFailures: new RateLimiter({
+        perMinute: deps.rateLimits.authFailuresPerMinute,
+        maxKeys: maxPeers,
+        now,
+      }),
+    }),
+    registerToken: createRegisterTokenHandler({
+      ...vault,
+      registrations: new RateLimiter({
+        perMinute: deps.rateLimits.registerPerMinute,
+        maxKeys: maxPeers,
+        now,
+      }),
+    }),
+  });
+  const health = new VaultHealth({ bus: deps.bus, logger: deps.logger, now, ...deps.health });
+  const healthEndpoint = createHealthService(health);
+  server.addService(HealthService, healthEndpoint.implementation);
+  health.start();
+
+  return {
+    server,
+    health,
+    listen(host, port, credentials) {
+      return new Promise((resolve, reject) => {
+        server.bindAsync(hostPort(host, port), credentials, (error, bound) =>
+          error ? reject(error) : resolve(bound),
+        );
+      });
+    },
+    async shutdown(graceMs) {
+      health.stop();
+      healthEndpoint.endWatches();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The server's transport security: TLS from operator-provided PEM files, TLS from material generated
+ * once into the data directory, or plaintext when explicitly asked for (development only).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ServerCredentials } from "@grpc/grpc-js";
+import type { Logger } from "@secrets/logger";
+import type { GatewayConfig } from "./config.ts";
+import { certificateInfo, keyMatchesCertificate } from "./tls-certificates.ts";
+import { ensureGeneratedTls } from "./tls-store.ts";
+
+export type TlsSetup =
+  | { mode: "insecure"; credentials: ServerCredentials }
+  | { mode: "provided"; credentials: ServerCredentials; certFile: string; notAfter: Date }
+  | {
+      mode: "generated";
+      credentials: ServerCredentials;
+      /** The CA certificate clients must trust. */
+      caCertPath: string;
+      notAfter: Date;
+      action: "created" | "renewed" | "reused";
+    };
+
+/** A TLS problem the operator must fix; the message says what and where, never key material. */
+export class TlsSetupError extends Error {
+  override readonly name = "TlsSetupError";
+}
+
+function credentialsFor(certPem: string, keyPem: string): ServerCredentials {
+  return ServerCredentials.createSsl(null, [
+    { cert_chain: Buffer.from(certPem), private_key: Buffer.from(keyPem) },
+  ]);
+}
+
+function readProvided(path: string, variable: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new TlsSetupError(`${variable} (${path}) cannot be read: ${(error as Error).message}`);
+  }
+}
+
+export type TlsConfig = Pick<
+  GatewayConfig,
+  "grpcInsecure" | "tlsCertFile" | "tlsKeyFile" | "tlsSans" | "dataDir"
+>;
+
+/** Builds the server credentials the configuration asks for. */
+export async function loadServerTls(config: TlsConfig, logger: Logger): Promise<TlsSetup> {
+  if (config.grpcInsecure) {
+    logger.warn(
+      "GRPC_INSECURE=true: serving plaintext gRPC; tokens and secret values cross the network unencrypted",
+    );
+    return { mode: "insecure", credentials: ServerCredentials.createInsecure() };
+  }
+  if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined) {
+    const certPem = readProvided(config.tlsCertFile, "GRPC_TLS_CERT");
+    const keyPem = readProvided(config.tlsKeyFile, "GRPC_TLS_KEY");
+    if (!keyMatchesCertificate({ certPem, keyPem })) {
+      throw new TlsSetupError(
+        `GRPC_TLS_KEY (${config.tlsKeyFile}) is not the private key of GRPC_TLS_CERT (${config.tlsCertFile}), or one of them is not PEM`,
+      );
+    }
+    const { notAfter } = certificateInfo(certPem);
+    if (notAfter.getTime() <= Date.now()) logger.warn("the TLS certificate has expired", { notAfter });
+    return {
+      mode: "provided",
+      credentials: credentialsFor(certPem, keyPem),
+      certFile: config.tlsCertFile,
+      notAfter,
+    };
+  }
+  let generated: Awaited<ReturnType<typeof ensureGeneratedTls>>;
+  try {
+    generated = await ensureGeneratedTls({ dataDir: config.dataDir, extraNames: config.tlsSans });
+  } catch (error) {
+    throw new TlsSetupError(
+      `cannot prepare TLS material in ${join(config.dataDir, "tls")}: ${(error as Error).message}`,
+    );
+  }
+  return {
+    mode: "generated",
+    credentials: credentialsFor(generated.server.certPem, generated.server.keyPem),
+    caCertPath: generated.caCertPath,
+    notAfter: generated.notAfter,
+    action: generated.action,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * What every unary RPC shares: a request id (sent back as metadata), the caller's identity, the deadline,
+ * the mapping of any failure to a gRPC status with its `secrets-reason` trailer, and one log line per call
+ * (never a token or a value). Handlers are plain async functions that return a response or throw.
+ */
+import { type handleUnaryCall, Metadata, type ServerUnaryCall, status } from "@grpc/grpc-js";
+import type { Logger } from "@secrets/logger";
+import { type CallerInfo, newRequestId, peerHost, userAgentOf } from "./call-context.ts";
+import { deadlineMs } from "./deadline.ts";
+import { reasonMetadataKey, requestIdMetadataKey, toGrpcFailure } from "./status-map.ts";
+
+/** What a handler knows about its call besides the request message. */
+export interface CallScope {
+  caller: CallerInfo;
+  metadata: Metadata;
+  /** Milliseconds since the epoch; Infinity when the client set no deadline. */
+  deadline: number;
+}
+
+export type UnaryLogic<Req, Res> = (request: Req, scope: CallScope) => Promise<Res>;
+
+function callerOf(call: ServerUnaryCall<unknown, unknown>): CallerInfo {
+  let peer = "";
+  try {
+    peer = peerHost(call.getPeer());
+  } catch {
+    // An unknown peer is rate-limited under "" like every other unknown one.
+  }
+  return { requestId: newRequestId(), peer, userAgent: userAgentOf(call.metadata) };
+}
+
+function requestIdMetadata(requestId: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set(requestIdMetadataKey, requestId);
+  return metadata;
+}
+
+/**
+ * Adapts `logic` to grpc-js. `method` names the RPC in the log (`GetSecret`).
+ *
+ * @example server.addService(SecretsServiceService, { getSecret: unaryCall("GetSecret", logger, logic) })
+ */
+export function unaryCall<Req, Res>(
+  method: string,
+  logger: Logger,
+  logic: UnaryLogic<Req, Res>,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = performance.now();
+    const caller = callerOf(call);
+    call.sendMetadata(requestIdMetadata(caller.requestId));
+    const log = (code: status, reason: string, extra: Record<string, unknown> = {}) => {
+      const fields = {
+        method,
+        grpcStatus: status[code] ?? String(code),
+        reason,
+        durationMs: Math.round((performance.now() - started) * 10) / 10,
+        requestId: caller.requestId,
+        peer: caller.peer,
+        ...(call.cancelled ? { cancelled: true } : {}),
+        ...extra,
+      };
+      if (code === status.INTERNAL) logger.error("grpc call", fields);
+      else if (code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED)
+        logger.warn("grpc call", fields);
+      else logger.info("grpc call", fields);
+    };
+    const scope: CallScope = { caller, metadata: call.metadata, deadline: deadlineMs(call.getDeadline()) };
+    logic(call.request, scope).then(
+      (response) => {
+        log(status.OK, "");
+        callback(null, response, requestIdMetadata(caller.requestId));
+      },
+      (error: unknown) => {
+        const failure = toGrpcFailure(error, caller.requestId);
+        const trailer = requestIdMetadata(caller.requestId);
+        if (failure.reason !== "") trailer.set(reasonMetadataKey, failure.reason);
+        log(failure.code, failure.reason, failure.detail === undefined ? {} : { detail: failure.detail });
+        callback({ code: failure.code, details: failure.message, metadata: trailer });
+      },
+    );
+  };
+}
