@@ -41,6 +41,8 @@ export function adminBusClient(bus: Bus, actor = "test-admin", timeoutMs = 5_000
     listAccessRequests: (status = AccessStatus.UNSPECIFIED) =>
       request(bus, adminOperations.listAccessRequests, { admin, status, limit: 0, cursor: "" }, options),
     approveAccess: (id: string) => request(bus, adminOperations.approveAccessRequest, { admin, id }, options),
+    grantAccess: (secretName: string, serviceName: string) =>
+      request(bus, adminOperations.grantAccess, { admin, secretName, serviceName }, options),
     denyAccess: (id: string) => request(bus, adminOperations.denyAccessRequest, { admin, id }, options),
     listServiceTokens: (status = ServiceTokenStatus.UNSPECIFIED) =>
       request(bus, adminOperations.listServiceTokens, { admin, status, limit: 0, cursor: "" }, options),

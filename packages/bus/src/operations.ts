@@ -21,6 +21,8 @@ import {
   DeleteSecretRequest,
   EndAdminSessionReply,
   EndAdminSessionRequest,
+  GrantAccessReply,
+  GrantAccessRequest,
   ListAccessRequestsReply,
   ListAccessRequestsRequest,
   ListSecretsReply,
@@ -120,6 +122,7 @@ export const adminOperations = {
     DecideAccessRequestRequest,
     DecideAccessRequestReply,
   ),
+  grantAccess: operation("v1.vault.admin.grant-access", GrantAccessRequest, GrantAccessReply),
   listServiceTokens: operation(
     "v1.vault.admin.list-service-tokens",
     ListServiceTokensRequest,

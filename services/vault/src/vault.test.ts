@@ -315,6 +315,24 @@ describe("admin operations", () => {
     expect(await refusal(admin().approveToken("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("grants a service access before it asks, and refuses unknown secrets", async () => {
+    await admin().putSecret("PREGRANTED", { value: "early" });
+    const first = await admin().grantAccess("PREGRANTED", "newcomer");
+    expect(first).toMatchObject({
+      created: true,
+      accessRequest: { status: AccessStatus.GRANTED, grantedBy: "test-admin" },
+    });
+    expect((await admin().grantAccess("PREGRANTED", "newcomer")).created).toBe(false);
+    const token = await approvedService("newcomer");
+    expect(await getSecret(token, "PREGRANTED")).toEqual({ value: "early" });
+    expect(await refusal(admin().grantAccess("NO_SUCH_SECRET", "newcomer"))).toMatchObject({
+      code: "NOT_FOUND",
+    });
+    expect(await refusal(admin().grantAccess("PREGRANTED", "Bad Name"))).toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+  });
+
   it("creates (then updates) by name, keeps the value when it is omitted, deletes with its requests", async () => {
     const created = await admin().putSecret("LIFECYCLE", { description: "one", value: "v1" });
     expect(created).toMatchObject({

@@ -175,6 +175,24 @@ export interface ServiceTokenRecord {
   inheritedGrants: number;
 }
 
+/**
+ * Grants a service access to a secret before the service asks (migrating a service off environment
+ * variables): creates the access request as granted, or grants an existing one.
+ */
+export interface GrantAccessRequest {
+  admin?: AdminContext | undefined;
+  secretName: string;
+  serviceName: string;
+}
+
+export interface GrantAccessReply {
+  accessRequest?:
+    | AccessRequestRecord
+    | undefined;
+  /** True when no access request existed for this secret and service before. */
+  created: boolean;
+}
+
 export interface ListServiceTokensRequest {
   admin?: AdminContext | undefined;
   status: ServiceTokenStatus;
@@ -1801,6 +1819,156 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
     message.lastUsedAtMs = object.lastUsedAtMs ?? undefined;
     message.accessCount = object.accessCount ?? 0;
     message.inheritedGrants = object.inheritedGrants ?? 0;
+    return message;
+  },
+};
+
+function createBaseGrantAccessRequest(): GrantAccessRequest {
+  return { admin: undefined, secretName: "", serviceName: "" };
+}
+
+export const GrantAccessRequest: MessageFns<GrantAccessRequest> = {
+  encode(message: GrantAccessRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminContext.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    if (message.secretName !== "") {
+      writer.uint32(18).string(message.secretName);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(26).string(message.serviceName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantAccessRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantAccessRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GrantAccessRequest>, I>>(base?: I): GrantAccessRequest {
+    return GrantAccessRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantAccessRequest>, I>>(object: I): GrantAccessRequest {
+    const message = createBaseGrantAccessRequest();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminContext.fromPartial(object.admin)
+      : undefined;
+    message.secretName = object.secretName ?? "";
+    message.serviceName = object.serviceName ?? "";
+    return message;
+  },
+};
+
+function createBaseGrantAccessReply(): GrantAccessReply {
+  return { accessRequest: undefined, created: false };
+}
+
+export const GrantAccessReply: MessageFns<GrantAccessReply> = {
+  encode(message: GrantAccessReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.accessRequest !== undefined) {
+      AccessRequestRecord.encode(message.accessRequest, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantAccessReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantAccessReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.accessRequest = AccessRequestRecord.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GrantAccessReply>, I>>(base?: I): GrantAccessReply {
+    return GrantAccessReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantAccessReply>, I>>(object: I): GrantAccessReply {
+    const message = createBaseGrantAccessReply();
+    message.accessRequest = (object.accessRequest !== undefined && object.accessRequest !== null)
+      ? AccessRequestRecord.fromPartial(object.accessRequest)
+      : undefined;
+    message.created = object.created ?? false;
     return message;
   },
 };

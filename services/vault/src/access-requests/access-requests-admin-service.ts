@@ -1,5 +1,6 @@
-import { AuditEventName, BusError, ErrorCode } from "@secrets/bus";
+import { AuditEventName, BusError, ErrorCode, invalidArgument } from "@secrets/bus";
 import type { AccessStatus } from "@secrets/proto/admin";
+import { checkSecretName, checkServiceName } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { accessRequestRecord, accessStatusFromProto } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
@@ -39,6 +40,27 @@ export function createAccessRequestsAdminService(deps: {
       });
     },
     approve: (admin: Admin, id: string) => decide(admin, id, "granted"),
+
+    /** Grants `serviceName` access to a secret whether or not the service has asked yet. */
+    grant(admin: Admin, secretName: string, serviceName: string) {
+      const facts = { ...admin, event: AuditEventName.accessApprove, secretName, serviceName };
+      return deps.audit.change(facts, async (tx) => {
+        const violations = [...checkSecretName(secretName), ...checkServiceName(serviceName)];
+        if (violations.length > 0) throw invalidArgument(violations);
+        const secret = await tx.secrets.findByName(secretName);
+        if (!secret) throw new BusError(ErrorCode.NOT_FOUND, `No secret is named ${secretName}`);
+        const existing = await tx.accessRequests.find(secret.id, serviceName);
+        const request =
+          existing ?? (await tx.accessRequests.insertPending({ secretId: secret.id, serviceName }));
+        const row = await tx.accessRequests.decide(request.id, "granted", admin.actor);
+        if (!row)
+          throw new BusError(ErrorCode.CONFLICT, `Secret ${secretName} was deleted concurrently; try again`);
+        return {
+          result: { accessRequest: accessRequestRecord(row), created: !existing },
+          facts: { secretId: secret.id, targetId: row.id },
+        };
+      });
+    },
     deny: (admin: Admin, id: string) => decide(admin, id, "denied"),
   };
 }

@@ -127,6 +127,12 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
     ),
     serve(
       bus,
+      adminOperations.grantAccess,
+      options,
+      guard("grant-access", (r) => accessRequests.grant(adminFacts(r.admin), r.secretName, r.serviceName)),
+    ),
+    serve(
+      bus,
       adminOperations.listServiceTokens,
       options,
       guard("list-service-tokens", (r) => serviceTokens.list(adminFacts(r.admin), r)),
