@@ -21,7 +21,8 @@ export function sourceFiles(dir: string): string[] {
 }
 
 function importsOf(file: string): string[] {
-  let code = readFileSync(file, "utf8");
+  // A `#!` line (an executable script) is not TypeScript; the transpiler would refuse it.
+  let code = readFileSync(file, "utf8").replace(/^#!.*\n/, "");
   if (file.endsWith(".vue"))
     code = [...code.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join("\n");
   return transpiler.scanImports(code).map((entry) => entry.path);

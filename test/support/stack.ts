@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bus, connectNatsBus } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
+import { connect } from "nats";
 import { deleteAuditStream } from "./audit-stream.ts";
 import { freePort, uniqueNamespace } from "./nats-server.ts";
 import { createTestDatabase } from "./postgres.ts";
@@ -23,12 +24,24 @@ export interface Stack {
   /** Environment shared by every service of this stack. */
   env(extra?: Record<string, string>): Record<string, string>;
   startVault(extra?: Record<string, string>): Promise<ServiceProcess>;
+  /**
+   * Starts an audit service (`services/audit/src/main.ts`) with its own data directory unless `extra`
+   * sets SECRETS_DATA_DIR; `extra` usually sets LOKI_URL.
+   */
+  startAudit(extra?: Record<string, string>): Promise<ServiceProcess>;
   /** Every log line of every process this stack started, stopped ones included. */
   logLines(): string[];
-  /** Starts a gateway on a free port; its TLS material is generated into its own data directory. */
+  /**
+   * Starts a gateway on a free port; its TLS material is generated into its own data directory. `extra`
+   * may set GRPC_PORT and SECRETS_DATA_DIR to restart a stopped gateway in place.
+   */
   startGateway(
     extra?: Record<string, string>,
   ): Promise<{ process: ServiceProcess; address: string; caFile: string; port: number }>;
+  /** Starts the admin API on a free port (plain HTTP, so its cookie is not Secure); `url` is its origin. */
+  startAdminApi(
+    extra?: Record<string, string>,
+  ): Promise<{ process: ServiceProcess; url: string; port: number }>;
   dispose(): Promise<void>;
 }
 
@@ -62,9 +75,17 @@ export async function createStack(options: { natsUrl?: string } = {}): Promise<S
       processes.push(vault);
       return vault;
     },
+    async startAudit(extra = {}) {
+      const audit = await startService("audit", "services/audit/src/main.ts", {
+        env: stack.env({ SECRETS_DATA_DIR: stack.tempDir("e2e-audit-"), ...extra }),
+        readyLog: "audit ready",
+      });
+      processes.push(audit);
+      return audit;
+    },
     async startGateway(extra = {}) {
-      const port = await freePort();
-      const dataDir = stack.tempDir("e2e-gateway-");
+      const port = extra.GRPC_PORT ? Number(extra.GRPC_PORT) : await freePort();
+      const dataDir = extra.SECRETS_DATA_DIR ?? stack.tempDir("e2e-gateway-");
       const gateway = await startService("gateway-grpc", "services/gateway-grpc/src/main.ts", {
         env: stack.env({
           GRPC_PORT: String(port),
@@ -77,15 +98,41 @@ export async function createStack(options: { natsUrl?: string } = {}): Promise<S
       processes.push(gateway);
       return { process: gateway, address: `localhost:${port}`, caFile: join(dataDir, "tls", "ca.crt"), port };
     },
+    async startAdminApi(extra = {}) {
+      const port = await freePort();
+      const adminApi = await startService("admin-api", "services/admin-api/src/main.ts", {
+        env: stack.env({
+          ADMIN_PORT: String(port),
+          ADMIN_HOST: "127.0.0.1",
+          ADMIN_COOKIE_SECURE: "false",
+          ...extra,
+        }),
+        readyLog: "admin api listening",
+      });
+      processes.push(adminApi);
+      return { process: adminApi, url: `http://127.0.0.1:${port}`, port };
+    },
     async dispose() {
       if (process.env.E2E_SHOW_ERRORS)
         for (const line of stack.logLines()) if (/"level":"(error|warn)"/.test(line)) console.log(line);
       await Promise.all(processes.map((p) => p.stop()));
       await bus.close();
       await deleteAuditStream(natsUrl, namespace);
+      await deleteLeaseBucket(natsUrl, namespace);
       await database.drop();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
   return stack;
+}
+
+/** Removes the namespace's lease bucket (`KV_<NS>_LEASES`), created by audit services. */
+async function deleteLeaseBucket(natsUrl: string, namespace: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(`KV_${namespace.toUpperCase().replaceAll("-", "_")}_LEASES`).catch(() => false);
+  } finally {
+    await nc.close();
+  }
 }

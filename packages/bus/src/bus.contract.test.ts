@@ -388,6 +388,65 @@ describe.each(implementations)("Bus contract: %s", (_name, create) => {
     });
   });
 
+  describe("leases", () => {
+    const ttlMs = 1_000;
+
+    /** Two processes competing for one lease: `a` on the client side, `b` on the server side. */
+    async function contenders(name = "shipper") {
+      const { client, server } = await open();
+      return {
+        a: client.lease(name, { holder: "holder-a", ttlMs }),
+        b: server.lease(name, { holder: "holder-b", ttlMs }),
+      };
+    }
+
+    it("has one holder at a time", async () => {
+      const { a, b } = await contenders();
+      expect(await a.tryAcquire()).toBe(true);
+      expect(await b.tryAcquire()).toBe(false);
+      expect([a.held, b.held]).toEqual([true, false]);
+      expect(await b.tryAcquire()).toBe(false);
+    });
+
+    it("keeps the lease past its first TTL while the holder renews", async () => {
+      const { a, b } = await contenders();
+      expect(await a.tryAcquire()).toBe(true);
+      for (let i = 0; i < 4; i++) {
+        await Bun.sleep(ttlMs / 3);
+        expect(await a.tryAcquire()).toBe(true);
+        expect(await b.tryAcquire()).toBe(false);
+      }
+      expect(a.held).toBe(true);
+    });
+
+    it("hands the lease over once the holder fails to renew in time", async () => {
+      const { a, b } = await contenders();
+      const acquiredAt = Date.now();
+      expect(await a.tryAcquire()).toBe(true);
+      let takenOver = false;
+      while (!takenOver && Date.now() - acquiredAt < ttlMs + 3_000) {
+        takenOver = await b.tryAcquire();
+        if (!takenOver) await Bun.sleep(50);
+      }
+      expect(takenOver).toBe(true);
+      expect(Date.now() - acquiredAt).toBeGreaterThanOrEqual(ttlMs);
+      expect(a.held).toBe(false);
+      expect(await a.tryAcquire()).toBe(false);
+      expect(b.held).toBe(true);
+    });
+
+    it("frees the lease at once on release, and keeps names apart", async () => {
+      const { a, b } = await contenders();
+      expect(await a.tryAcquire()).toBe(true);
+      await a.release();
+      expect(a.held).toBe(false);
+      expect(await b.tryAcquire()).toBe(true);
+      expect(await a.tryAcquire()).toBe(false);
+      const other = pair.client.lease("another-lease", { holder: "holder-a", ttlMs });
+      expect(await other.tryAcquire()).toBe(true);
+    });
+  });
+
   it("lets in-flight handlers reply when the server closes", async () => {
     const { client, server } = await open();
     let started: () => void = () => {};

@@ -1,3 +1,5 @@
+import type { Lease, LeaseOptions } from "./lease.ts";
+
 /**
  * The message bus every process talks through. Two implementations share this contract and one test
  * suite: NATS (distributed mode) and in-process (embedded mode).
@@ -152,6 +154,12 @@ export interface Bus {
 
   /** Creates the durable consumer if needed and binds to it. */
   consumer(spec: ConsumerSpec): Promise<DurableConsumer>;
+
+  /**
+   * A named lease with one holder at a time (see `lease.ts`). NATS keeps leases in the KV bucket
+   * `<NAMESPACE>_LEASES` whose TTL is `ttlMs` (so leases of one namespace share a TTL); in process, a map.
+   */
+  lease(name: string, options: LeaseOptions): Lease;
 
   /** True while the bus can carry messages. */
   isConnected(): boolean;

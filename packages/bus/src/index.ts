@@ -5,6 +5,7 @@
  * - `connectNatsBus` (distributed mode) and `MemoryBus` (embedded mode) implement it.
  * - `serviceOperations`, `adminOperations`, `auditEventsTopic`: the subjects registry.
  * - `request`, `serve`, `publish`, `subscribe`, `publishDurable`: typed helpers over the registry.
+ * - `bus.lease(name, { holder, ttlMs })`: one holder at a time (`Lease`, `newLeaseHolder`).
  * - `BusError` with `ErrorCode` and `Reason`: the one closed set of errors that crosses the bus.
  */
 export {
@@ -39,6 +40,7 @@ export {
   Reason,
   reasonName,
 } from "./errors.ts";
+export { type Lease, type LeaseOptions, leaseNamePattern, newLeaseHolder } from "./lease.ts";
 export { MemoryBus, type MemoryBusOptions } from "./memory-bus.ts";
 export { MemoryStreamStore, type StoredMessage, type StreamStore } from "./memory-stream-store.ts";
 export { defaultNamespace, namespacePattern } from "./namespace.ts";

@@ -13,6 +13,8 @@ import type {
 } from "./bus.ts";
 import { decodeReply, encodeError, encodeOk } from "./envelope.ts";
 import { BusError, ErrorCode } from "./errors.ts";
+import type { Lease, LeaseOptions } from "./lease.ts";
+import { MemoryLeases } from "./memory-lease.ts";
 import { MemoryStreamStore, type StreamStore } from "./memory-stream-store.ts";
 import { absoluteStreamName, absoluteSubject, assertNamespace } from "./namespace.ts";
 import { settleWithin } from "./settle.ts";
@@ -31,6 +33,8 @@ export interface MemoryBusOptions {
   streams?: StreamStore;
   /** How long `close()` lets in-flight handlers finish before closing anyway (default 5 s). */
   closeGraceMs?: number;
+  /** The clock leases are timed by (default `Date.now`). */
+  now?: () => number;
 }
 
 /**
@@ -47,6 +51,7 @@ export class MemoryBus implements Bus {
   private readonly streams: StreamStore;
   private readonly logger: Logger;
   private readonly closeGraceMs: number;
+  private readonly leases: MemoryLeases;
   private closed = false;
 
   constructor(options: MemoryBusOptions) {
@@ -55,6 +60,7 @@ export class MemoryBus implements Bus {
     this.namespace = options.namespace;
     this.logger = options.logger;
     this.streams = options.streams ?? new MemoryStreamStore();
+    this.leases = new MemoryLeases(options.now ?? Date.now);
   }
 
   subject(relative: string): string {
@@ -155,6 +161,10 @@ export class MemoryBus implements Bus {
 
   async consumer(spec: ConsumerSpec): Promise<DurableConsumer> {
     return this.streams.consumer(this.streamName(spec.stream), spec);
+  }
+
+  lease(name: string, options: LeaseOptions): Lease {
+    return this.leases.lease(name, options);
   }
 
   isConnected(): boolean {

@@ -29,10 +29,12 @@ export class MemoryConsumer implements DurableConsumer {
   /** Like a JetStream pull: returns once `max` messages are gathered or `expiresMs` has passed. */
   async fetch({ max, expiresMs }: { max: number; expiresMs: number }): Promise<DurableMessage[]> {
     const deadline = this.now() + Math.max(1_000, expiresMs);
-    const batch: DurableMessage[] = [];
+    const batch = new Map<number, DurableMessage>();
     for (;;) {
-      batch.push(...this.take(max - batch.length));
-      if (batch.length >= max || this.now() >= deadline) return batch;
+      // A redelivery within one long fetch repeats a sequence; the first delivery stands for both.
+      for (const message of this.take(max - batch.size))
+        if (!batch.has(message.seq)) batch.set(message.seq, message);
+      if (batch.size >= max || this.now() >= deadline) return [...batch.values()];
       await this.waitForMessages(deadline - this.now());
     }
   }

@@ -6,6 +6,7 @@ import {
   DiscardPolicy,
   Events,
   type JetStreamClient,
+  type KV,
   type Msg,
   type NatsConnection,
   NatsError,
@@ -29,8 +30,10 @@ import type {
 } from "./bus.ts";
 import { decodeReply, encodeError, encodeOk } from "./envelope.ts";
 import { BusError, ErrorCode } from "./errors.ts";
+import type { Lease, LeaseOptions } from "./lease.ts";
 import { absoluteStreamName, absoluteSubject, assertNamespace } from "./namespace.ts";
 import { natsConsumer } from "./nats-consumer.ts";
+import { natsLease, openLeaseBucket } from "./nats-lease.ts";
 import { settleWithin } from "./settle.ts";
 
 export interface NatsBusOptions {
@@ -79,6 +82,8 @@ export class NatsBus implements Bus {
   private readonly inFlight = new Set<Promise<void>>();
   private connected = true;
   private readonly closeGraceMs: number;
+  /** The lease bucket, opened once per TTL asked for. */
+  private readonly leaseBuckets = new Map<number, Promise<KV>>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -223,6 +228,10 @@ export class NatsBus implements Bus {
     return natsConsumer(await this.nc.jetstreamManager(), this.js, this.streamName(spec.stream), spec);
   }
 
+  lease(name: string, options: LeaseOptions): Lease {
+    return natsLease(() => this.leaseBucket(options.ttlMs), name, options);
+  }
+
   isConnected(): boolean {
     return this.connected && !this.nc.isClosed();
   }
@@ -231,6 +240,19 @@ export class NatsBus implements Bus {
     await Promise.allSettled([...this.subscriptions].map((sub) => sub.drain()));
     await settleWithin([...this.inFlight], this.closeGraceMs);
     if (!this.nc.isClosed()) await this.nc.drain();
+  }
+
+  private leaseBucket(ttlMs: number): Promise<KV> {
+    let bucket = this.leaseBuckets.get(ttlMs);
+    if (!bucket) {
+      bucket = this.nc
+        .jetstreamManager()
+        .then((jsm) => openLeaseBucket(this.js, jsm, this.streamName("LEASES"), ttlMs));
+      // A failure (server down) is not remembered: the next attempt opens the bucket again.
+      bucket.catch(() => this.leaseBuckets.delete(ttlMs));
+      this.leaseBuckets.set(ttlMs, bucket);
+    }
+    return bucket;
   }
 
   private async answer(msg: Msg, handler: RequestHandler): Promise<void> {

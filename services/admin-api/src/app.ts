@@ -1,0 +1,113 @@
+/**
+ * `createApp(deps)` wires the admin API without listening: `main.ts` listens, tests call `app.handle`.
+ * Everything reaches the vault over the bus only.
+ */
+import { adminOperations, type Bus } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import { Elysia } from "elysia";
+import { accessRequestsController } from "./access-requests/index.ts";
+import { createAccessRequestsService } from "./access-requests/service.ts";
+import { AuthCache } from "./auth/auth-cache.ts";
+import { createAuthenticator } from "./auth/authenticator.ts";
+import { adminAuth } from "./auth/index.ts";
+import { createOidcVerifier } from "./auth/oidc.ts";
+import type { Principal } from "./auth/principal.ts";
+import { createAuthThrottle } from "./auth/throttle.ts";
+import type { AdminApiConfig } from "./config.ts";
+import { openApiDocs } from "./docs/openapi.ts";
+import { healthController } from "./health/index.ts";
+import { jsonBodyParsing } from "./http/json-body.ts";
+import { requestPipeline } from "./http/pipeline.ts";
+import { secretsController } from "./secrets/index.ts";
+import { createSecretsService } from "./secrets/service.ts";
+import { serviceTokensController } from "./service-tokens/index.ts";
+import { createServiceTokensService } from "./service-tokens/service.ts";
+import { sessionController } from "./session/index.ts";
+import { createSessionService } from "./session/service.ts";
+import { createSealer } from "./vault/sealer.ts";
+import { createVaultClient } from "./vault/vault-client.ts";
+
+/** The settings the app uses (the process-level ones, host, port, NATS, stay in `main.ts`). */
+export type AppConfig = Omit<AdminApiConfig, "host" | "port" | "logLevel" | `nats${string}` | "busNamespace">;
+
+export interface AppDeps {
+  bus: Bus;
+  logger: Logger;
+  config: AppConfig;
+  /** Milliseconds clock for rate limits, the auth cache and cookie lifetimes. */
+  now?: () => number;
+}
+
+const healthTimeoutMs = 2_000;
+
+export function createApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const vault = createVaultClient(deps.bus, config.vaultTimeoutMs);
+  const throttle = createAuthThrottle({
+    loginPerMinute: config.loginRatePerMinute,
+    failuresPerMinute: config.authFailureRatePerMinute,
+    now,
+  });
+  const oidc =
+    config.oidcIssuer && config.oidcAudience
+      ? createOidcVerifier({
+          issuer: config.oidcIssuer,
+          audience: config.oidcAudience,
+          jwksUrl: config.oidcJwksUrl,
+          adminScope: config.oidcAdminScope,
+        })
+      : undefined;
+  const authenticator = createAuthenticator({
+    vault,
+    throttle,
+    cache: new AuthCache<Principal>({
+      ttlMs: config.authCacheMs,
+      maxEntries: config.authCacheMaxEntries,
+      now,
+    }),
+    oidc,
+    publicOrigin: config.publicOrigin,
+    cookieSecure: config.cookieSecure,
+  });
+  const auth = adminAuth(authenticator);
+  const jsonBody = jsonBodyParsing(config.maxBodyBytes);
+  const healthVault = createVaultClient(deps.bus, Math.min(config.vaultTimeoutMs, healthTimeoutMs));
+
+  return new Elysia({ name: "admin-api" })
+    .use(openApiDocs())
+    .use(
+      requestPipeline({
+        logger,
+        trustProxy: config.trustProxy,
+        maxBodyBytes: config.maxBodyBytes,
+        quietRoutes: ["/healthz"],
+      }),
+    )
+    .use(healthController({ pingVault: () => healthVault.call(adminOperations.ping, {}) }))
+    .use(
+      sessionController({
+        sessions: createSessionService({
+          vault,
+          throttle,
+          authenticator,
+          cookieSecure: config.cookieSecure,
+          publicOrigin: config.publicOrigin,
+          now,
+        }),
+        auth,
+        jsonBody,
+      }),
+    )
+    .use(
+      secretsController({
+        secrets: createSecretsService({ vault, sealer: createSealer(vault) }),
+        auth,
+        jsonBody,
+      }),
+    )
+    .use(accessRequestsController({ accessRequests: createAccessRequestsService({ vault }), auth, jsonBody }))
+    .use(serviceTokensController({ serviceTokens: createServiceTokensService({ vault }), auth }));
+}
+
+export type AdminApp = ReturnType<typeof createApp>;

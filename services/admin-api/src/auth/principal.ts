@@ -1,0 +1,9 @@
+/** The authenticated admin of one request. */
+export interface Principal {
+  /** What the vault records as created_by, approved_by, granted_by: the admin's name, or `oidc:<sub>`. */
+  actor: string;
+  /** How the request authenticated. */
+  method: "token" | "session" | "oidc";
+  /** When the credential stops working (session expiry, JWT `exp`); undefined for admin tokens. */
+  expiresAtMs?: number;
+}

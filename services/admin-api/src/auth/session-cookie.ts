@@ -1,0 +1,44 @@
+/**
+ * The dashboard's session cookie. It holds a random session id (the vault stores only its hash), never
+ * the admin token; HttpOnly so scripts cannot read it, SameSite=Strict and an Origin check against
+ * cross-site requests, Secure unless turned off for plain-HTTP development.
+ */
+import { randomBytes } from "node:crypto";
+
+export const sessionCookieName = "secrets_session";
+
+/** 32 random bytes in base64url: 43 characters. */
+const sessionIdPattern = /^[A-Za-z0-9_-]{43}$/;
+
+export function newSessionId(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export function isWellFormedSessionId(id: string): boolean {
+  return sessionIdPattern.test(id);
+}
+
+function attributes(maxAgeSeconds: number, secure: boolean): string {
+  return `Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
+}
+
+export function sessionCookie(id: string, maxAgeSeconds: number, secure: boolean): string {
+  return `${sessionCookieName}=${id}; ${attributes(Math.max(0, Math.floor(maxAgeSeconds)), secure)}`;
+}
+
+/** Tells the browser to forget the cookie. */
+export function clearedSessionCookie(secure: boolean): string {
+  return `${sessionCookieName}=; ${attributes(0, secure)}`;
+}
+
+/** The session id from the `Cookie` header, if the request carries the cookie. */
+export function readSessionId(request: Request): string | undefined {
+  const header = request.headers.get("cookie");
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const separator = part.indexOf("=");
+    if (separator < 0) continue;
+    if (part.slice(0, separator).trim() === sessionCookieName) return part.slice(separator + 1).trim();
+  }
+  return undefined;
+}

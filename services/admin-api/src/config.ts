@@ -1,0 +1,90 @@
+/**
+ * The admin API's configuration: one spec with a description per variable, parsed once in `main.ts` and
+ * frozen. `adminApiConfigSpec` is exported so deployment files can be checked against its variable names.
+ */
+import { busConfigFields } from "@secrets/bus";
+import { ConfigError, type ConfigOf, env, logLevelField, parseConfig } from "@secrets/config";
+
+export const adminApiConfigSpec = {
+  ...busConfigFields,
+  logLevel: logLevelField,
+  host: env.string("ADMIN_HOST", "address the HTTP server listens on", { default: "0.0.0.0" }),
+  port: env.int("ADMIN_PORT", "HTTP port (0: a free one, logged)", { default: 8080, min: 0, max: 65535 }),
+  vaultTimeoutMs: env.int("ADMIN_VAULT_TIMEOUT_MS", "longest wait for the vault to answer a request", {
+    default: 5_000,
+    min: 50,
+    max: 60_000,
+  }),
+  authCacheMs: env.int(
+    "ADMIN_AUTH_CACHE_MS",
+    "how long a successful admin authentication is remembered (0: ask the vault every time)",
+    { default: 5_000, min: 0, max: 60_000 },
+  ),
+  authCacheMaxEntries: env.int("ADMIN_AUTH_CACHE_MAX_ENTRIES", "authentications remembered at most", {
+    default: 1_000,
+    min: 1,
+    max: 100_000,
+  }),
+  loginRatePerMinute: env.int("ADMIN_LOGIN_RATE_PER_MINUTE", "POST /session calls per client address", {
+    default: 10,
+    min: 1,
+  }),
+  authFailureRatePerMinute: env.int(
+    "ADMIN_AUTH_FAILURE_RATE_PER_MINUTE",
+    "failed authentications per client address before its credentials are refused with 429",
+    { default: 10, min: 1 },
+  ),
+  maxBodyBytes: env.int(
+    "ADMIN_MAX_BODY_BYTES",
+    "largest request body; the default fits a 64 KiB value even when JSON escaping doubles it",
+    { default: 192 * 1024, min: 1024, max: 16 * 1024 * 1024 },
+  ),
+  publicOrigin: env.optionalUrl(
+    "ADMIN_PUBLIC_ORIGIN",
+    "the dashboard's origin (https://admin.example.com); cookie-authenticated changes must come from it. " +
+      "Unset: the request's Host",
+    { protocols: ["http", "https"] },
+  ),
+  cookieSecure: env.bool("ADMIN_COOKIE_SECURE", "mark the session cookie Secure (HTTPS only)", {
+    default: true,
+  }),
+  trustProxy: env.bool(
+    "ADMIN_TRUST_PROXY",
+    "take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)",
+    { default: false },
+  ),
+  oidcIssuer: env.optionalUrl("ADMIN_OIDC_ISSUER", "OIDC issuer whose JWTs authenticate admins (SSO)", {
+    protocols: ["http", "https"],
+  }),
+  oidcAudience: env.optionalString("ADMIN_OIDC_AUDIENCE", "the audience admin JWTs must carry"),
+  oidcJwksUrl: env.optionalUrl(
+    "ADMIN_OIDC_JWKS_URL",
+    "the issuer's JWKS; unset: discovered from <issuer>/.well-known/openid-configuration",
+    { protocols: ["http", "https"] },
+  ),
+  oidcAdminScope: env.string("ADMIN_OIDC_ADMIN_SCOPE", "the scope an admin JWT must carry", {
+    default: "admin",
+    pattern: /^\S+$/,
+  }),
+};
+
+export type AdminApiConfig = ConfigOf<typeof adminApiConfigSpec>;
+
+/** Parses the environment; throws a ConfigError listing every problem, cross-field ones included. */
+export function parseAdminApiConfig(environment: Record<string, string | undefined>): AdminApiConfig {
+  let config: AdminApiConfig | undefined;
+  let problems: string[] = [];
+  try {
+    config = parseConfig(adminApiConfigSpec, environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems = [...error.problems];
+  }
+  const oidcSet = [environment.ADMIN_OIDC_ISSUER, environment.ADMIN_OIDC_AUDIENCE].filter(Boolean).length;
+  if (oidcSet === 1) problems.push("ADMIN_OIDC_ISSUER and ADMIN_OIDC_AUDIENCE must be set together");
+  if (environment.ADMIN_OIDC_JWKS_URL && !environment.ADMIN_OIDC_ISSUER) {
+    problems.push("ADMIN_OIDC_JWKS_URL needs ADMIN_OIDC_ISSUER and ADMIN_OIDC_AUDIENCE");
+  }
+  if (problems.length > 0 || !config) throw new ConfigError(problems);
+  return config;
+}

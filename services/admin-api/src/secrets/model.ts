@@ -1,0 +1,64 @@
+import { secretNamePattern } from "@secrets/validation";
+import { t } from "elysia";
+import { nextCursor, pageQuery, timestamp } from "../shared/model.ts";
+
+export const SecretView = t.Object(
+  {
+    id: t.String({ description: "The secret's id" }),
+    name: t.String({ description: "Its name, shaped like an environment variable" }),
+    description: t.String({ description: "What it is for; empty when nobody described it" }),
+    hasValue: t.Boolean({ description: "True once a value is set; the value itself is never returned" }),
+    isActive: t.Boolean({ description: "False when the secret is disabled" }),
+    isStub: t.Boolean({ description: "True when a service asked for it before an admin created it" }),
+    createdAt: timestamp("When it was created"),
+    updatedAt: timestamp("When its description or value last changed"),
+    createdBy: t.String({
+      description: "The admin that created it, or for a stub the service that asked for it",
+    }),
+    requestedBy: t.Array(t.String({ description: "A service name" }), {
+      description: "Services with an access request for it, in any status",
+    }),
+  },
+  { description: "A secret without its value: values are write-only" },
+);
+export type SecretView = typeof SecretView.static;
+
+export const ListSecretsQuery = t.Object({
+  q: t.Optional(
+    t.String({ maxLength: 256, description: "Only secrets whose name or description contains this" }),
+  ),
+  missing: t.Optional(t.Boolean({ description: "true: only stubs that still have no value" })),
+  ...pageQuery,
+});
+export type ListSecretsQuery = typeof ListSecretsQuery.static;
+
+export const SecretList = t.Object(
+  {
+    secrets: t.Array(SecretView, { description: "One page of secrets, by name" }),
+    nextCursor,
+  },
+  { description: "A page of secrets" },
+);
+export type SecretList = typeof SecretList.static;
+
+export const PutSecretBody = t.Object(
+  {
+    name: t.String({
+      pattern: secretNamePattern.source,
+      description: "Upper-case letters, digits and `_`, starting with a letter; at most 128 characters",
+    }),
+    description: t.Optional(
+      t.String({ maxLength: 1024, description: "What it is for, at most 1 KiB of UTF-8; omitted: kept" }),
+    ),
+    value: t.Optional(
+      t.String({
+        maxLength: 64 * 1024,
+        description: "The value, at most 64 KiB of UTF-8 without NUL; write-only; omitted: kept",
+      }),
+    ),
+  },
+  { description: "Creates the secret, or updates the one with this name" },
+);
+export type PutSecretBody = typeof PutSecretBody.static;
+
+export const SecretEnvelope = (description: string) => t.Object({ secret: SecretView }, { description });

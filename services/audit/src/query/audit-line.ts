@@ -1,0 +1,38 @@
+import { AuditEvent } from "@secrets/proto/audit";
+
+const text = (value: unknown) => (typeof value === "string" ? value : "");
+
+/**
+ * Reads an audit line (`auditLogLine`'s snake_case JSON) back into an AuditEvent; undefined when the text
+ * is not such a line.
+ */
+export function auditEventFromLine(line: string): AuditEvent | undefined {
+  let fields: unknown;
+  try {
+    fields = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof fields !== "object" || fields === null) return undefined;
+  const record = fields as Record<string, unknown>;
+  const id = text(record.event_id);
+  const timestampMs = Date.parse(text(record.timestamp));
+  if (id === "" || Number.isNaN(timestampMs)) return undefined;
+  return AuditEvent.fromPartial({
+    id,
+    timestampMs,
+    level: text(record.level),
+    event: text(record.event),
+    success: record.success === true,
+    reason: text(record.reason),
+    secretId: text(record.secret_id),
+    secretName: text(record.secret_name),
+    serviceName: text(record.service_name),
+    actor: text(record.actor),
+    requestId: text(record.request_id),
+    ipAddress: text(record.ip_address),
+    userAgent: text(record.user_agent),
+    targetId: text(record.target_id),
+    subject: text(record.subject),
+  });
+}

@@ -1,0 +1,207 @@
+/**
+ * Delivers one fetched batch: push it to the sink, retrying the same batch with backoff until it is
+ * accepted (never skipping ahead, so the backlog reaches the sink oldest first); when the sink refuses
+ * it for good, bisect it down to the refused events and park those. Messages are acknowledged only once
+ * their events are accepted or parked. While a push is outstanding the messages are kept alive with
+ * `working()` so they are not redelivered meanwhile.
+ */
+import type { DurableMessage } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import { AuditEvent } from "@secrets/proto/audit";
+import type { AuditSink, SinkOutcome } from "../sinks/sink.ts";
+import { failureReason } from "../sinks/sink.ts";
+import { type BackoffPolicy, retryDelayMs } from "./backoff.ts";
+import type { ShipperClock } from "./clock.ts";
+import type { ParkItem, Parking } from "./parking.ts";
+import type { ShipperFigures } from "./shipper-figures.ts";
+
+export interface DeliveryDeps {
+  sink: AuditSink;
+  parking: Parking;
+  logger: Logger;
+  clock: ShipperClock;
+  retry: BackoffPolicy;
+  /** The consumer's ack wait: `working()` is signalled three times within it. */
+  ackWaitMs: number;
+  figures: ShipperFigures;
+  /** False once the batch must be given up (stopping, or the lease lost). */
+  mayContinue(): boolean;
+  /** Aborted on stop, to cut retry delays short. */
+  signal: AbortSignal;
+}
+
+/** `done`: every message acknowledged (accepted or parked). `abandoned`: the rest were handed back. */
+export type DeliveryResult = "done" | "abandoned";
+
+interface Entry {
+  message: DurableMessage;
+  event: AuditEvent;
+}
+
+type PushResult = Exclude<SinkOutcome, { status: "retry" }> | { status: "abandoned" };
+
+export function createDelivery(deps: DeliveryDeps) {
+  const { logger, figures, clock, sink } = deps;
+
+  async function safeWrite(events: readonly AuditEvent[]): Promise<SinkOutcome> {
+    try {
+      return await sink.write(events);
+    } catch (error) {
+      return { status: "retry", reason: failureReason(error) };
+    }
+  }
+
+  function noteSuccess(count: number): void {
+    const now = clock.now();
+    if (figures.consecutiveFailures > 0) {
+      logger.info("audit sink recovered", {
+        sink: sink.name,
+        failedAttempts: figures.consecutiveFailures,
+        downMs: now - figures.failingSinceMs,
+      });
+    }
+    figures.shipped += count;
+    figures.lastSuccessMs = now;
+    figures.consecutiveFailures = 0;
+    figures.failingSinceMs = 0;
+  }
+
+  /** Pushes the same events until accepted or refused; `abandoned` when told to give up meanwhile. */
+  async function pushWithRetry(events: readonly AuditEvent[]): Promise<PushResult> {
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await safeWrite(events);
+      if (outcome.status === "accepted") {
+        noteSuccess(events.length);
+        return outcome;
+      }
+      if (outcome.status === "refused") return outcome;
+      if (figures.consecutiveFailures === 0) figures.failingSinceMs = clock.now();
+      figures.consecutiveFailures += 1;
+      const delayMs = retryDelayMs(attempt, deps.retry, clock.random, outcome.retryAfterMs);
+      logger.warn("audit sink push failed; retrying the same batch", {
+        sink: sink.name,
+        events: events.length,
+        firstEventId: events[0]?.id ?? "",
+        attempt: attempt + 1,
+        consecutiveFailures: figures.consecutiveFailures,
+        retryInMs: delayMs,
+        reason: outcome.reason,
+      });
+      await clock.sleep(delayMs, deps.signal);
+      if (!deps.mayContinue()) return { status: "abandoned" };
+    }
+  }
+
+  /** Stores items in the park file, retrying with backoff while the disk refuses. */
+  async function parkWithRetry(items: readonly ParkItem[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await deps.parking.park(items);
+        return true;
+      } catch (error) {
+        const delayMs = retryDelayMs(attempt, deps.retry, clock.random);
+        logger.error("could not park refused audit events; retrying", {
+          events: items.length,
+          retryInMs: delayMs,
+          error,
+        });
+        await clock.sleep(delayMs, deps.signal);
+        if (!deps.mayContinue()) return false;
+      }
+    }
+  }
+
+  return async function deliver(messages: readonly DurableMessage[]): Promise<DeliveryResult> {
+    const acknowledged = new Set<DurableMessage>();
+
+    async function acknowledge(batch: readonly DurableMessage[]): Promise<void> {
+      let unconfirmed = 0;
+      await Promise.all(
+        batch.map((message) =>
+          message.ack().then(
+            () => acknowledged.add(message),
+            () => {
+              unconfirmed += 1;
+              acknowledged.add(message); // delivered all the same; a redelivery is a duplicate Loki drops
+            },
+          ),
+        ),
+      );
+      if (unconfirmed > 0) {
+        logger.warn("acknowledgements not confirmed; those events will be delivered again", {
+          events: unconfirmed,
+        });
+      }
+    }
+
+    /** Ships entries, bisecting a refused group until single refused events remain to park. */
+    async function ship(entries: readonly Entry[]): Promise<DeliveryResult> {
+      if (entries.length === 0) return "done";
+      const outcome = await pushWithRetry(entries.map((entry) => entry.event));
+      if (outcome.status === "abandoned") return "abandoned";
+      if (outcome.status === "accepted") {
+        await acknowledge(entries.map((entry) => entry.message));
+        return "done";
+      }
+      const [only] = entries;
+      if (entries.length === 1 && only) {
+        const parked = await parkWithRetry([
+          { seq: only.message.seq, event: only.event, payload: only.message.payload, reason: outcome.reason },
+        ]);
+        if (!parked) return "abandoned";
+        await acknowledge([only.message]);
+        return "done";
+      }
+      const middle = Math.ceil(entries.length / 2);
+      if ((await ship(entries.slice(0, middle))) === "abandoned") return "abandoned";
+      return ship(entries.slice(middle));
+    }
+
+    const entries: Entry[] = [];
+    const undecodable: ParkItem[] = [];
+    const seen = new Set<number>();
+    for (const message of messages) {
+      // A redelivery inside one long fetch repeats a sequence: ship it once, acknowledge both handles.
+      if (seen.has(message.seq)) continue;
+      seen.add(message.seq);
+      try {
+        entries.push({ message, event: AuditEvent.decode(message.payload) });
+      } catch (error) {
+        undecodable.push({
+          seq: message.seq,
+          event: undefined,
+          payload: message.payload,
+          reason: `undecodable payload: ${failureReason(error)}`,
+        });
+      }
+    }
+
+    const heartbeat = setInterval(
+      () => {
+        for (const message of messages) if (!acknowledged.has(message)) message.working();
+      },
+      Math.max(100, Math.floor(deps.ackWaitMs / 3)),
+    );
+    try {
+      let result: DeliveryResult = "done";
+      if (undecodable.length > 0) {
+        if (await parkWithRetry(undecodable)) {
+          const parkedSeqs = new Set(undecodable.map((item) => item.seq));
+          await acknowledge(messages.filter((message) => parkedSeqs.has(message.seq)));
+        } else result = "abandoned";
+      }
+      if (result === "done") result = await ship(entries);
+      if (result === "done") {
+        const duplicates = messages.filter((message) => !acknowledged.has(message));
+        if (duplicates.length > 0) await acknowledge(duplicates);
+      }
+      if (result === "abandoned") {
+        // Handed back at once, so whoever ships next starts with them, in stream order.
+        for (const message of messages) if (!acknowledged.has(message)) message.nak(0);
+      }
+      return result;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  };
+}

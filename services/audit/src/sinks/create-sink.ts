@@ -1,0 +1,55 @@
+import type { AuditConfig } from "../config.ts";
+import type { LokiConnection } from "../loki/loki-connection.ts";
+import { createLokiQueryBackend } from "../loki/loki-query-backend.ts";
+import { createLokiSink } from "../loki/loki-sink.ts";
+import { createFileQueryBackend } from "../query/file-query-backend.ts";
+import type { AuditQueryBackend } from "../query/query-backend.ts";
+import { createFileSink } from "./file-sink.ts";
+import type { AuditSink } from "./sink.ts";
+import { createStdoutSink } from "./stdout-sink.ts";
+
+type SinkConfig = Pick<
+  AuditConfig,
+  | "sink"
+  | "lokiUrl"
+  | "lokiTenant"
+  | "lokiUsername"
+  | "lokiPassword"
+  | "lokiGzip"
+  | "lokiTimeoutMs"
+  | "environment"
+  | "filePath"
+>;
+
+function lokiConnection(config: SinkConfig): LokiConnection | undefined {
+  if (config.lokiUrl === undefined) return undefined;
+  return {
+    url: config.lokiUrl,
+    tenant: config.lokiTenant,
+    username: config.lokiUsername,
+    password: config.lokiPassword,
+    timeoutMs: config.lokiTimeoutMs,
+  };
+}
+
+/** The sink AUDIT_SINK names, and the backend that answers queries about what it shipped. */
+export function createSinkFromConfig(config: SinkConfig): {
+  sink: AuditSink;
+  queryBackend: AuditQueryBackend | undefined;
+} {
+  const loki = lokiConnection(config);
+  const lokiQueries = loki && createLokiQueryBackend({ connection: loki, environment: config.environment });
+  switch (config.sink) {
+    case "loki":
+      if (!loki) throw new Error("AUDIT_SINK=loki needs LOKI_URL");
+      return {
+        sink: createLokiSink({ connection: loki, environment: config.environment, gzip: config.lokiGzip }),
+        queryBackend: lokiQueries,
+      };
+    case "file":
+      return { sink: createFileSink(config.filePath), queryBackend: createFileQueryBackend(config.filePath) };
+    case "stdout":
+      // Lines on stdout usually reach Loki through a collector: query Loki when it is configured.
+      return { sink: createStdoutSink(), queryBackend: lokiQueries };
+  }
+}
