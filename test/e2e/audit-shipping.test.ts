@@ -9,6 +9,7 @@ import { ServiceTokenStatus } from "@secrets/proto/admin";
 import { type AuditEvent, AuditQueryRequest } from "@secrets/proto/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminBusClient, adminBusClient } from "../support/admin-bus-client.ts";
+import { adminHttpClient } from "../support/admin-http.ts";
 import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
 import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
 import type { ServiceProcess } from "../support/processes.ts";
@@ -19,6 +20,8 @@ let grpc: ReturnType<typeof secretsClient>;
 let admin: AdminBusClient;
 let loki: LokiReceiver;
 let audit: ServiceProcess;
+let adminHttp: ReturnType<typeof adminHttpClient>;
+const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
 
 /** Short lease and ack wait so a restarted shipper takes over within seconds. */
 const auditEnv = () => ({
@@ -105,8 +108,9 @@ function expectTimeOrder(lines: Record<string, unknown>[]): void {
 beforeAll(async () => {
   stack = await createStack();
   loki = await startLokiReceiver();
-  await stack.startVault();
+  await stack.startVault({ ADMIN_BOOTSTRAP_TOKEN: adminToken });
   const gateway = await stack.startGateway();
+  adminHttp = adminHttpClient((await stack.startAdminApi()).url);
   grpc = secretsClient(gateway.address, gateway.caFile);
   admin = adminBusClient(stack.bus);
   audit = await stack.startAudit(auditEnv());
@@ -223,6 +227,45 @@ describe("audit shipping to Loki", () => {
       ).slice(0, 3),
     );
     expect(latestOrders[0]).toMatchObject({ secretName: orders.secret, success: true, level: "info" });
+  });
+
+  it("serves the trail over HTTP: GET /audit filtered by secret and by service", async () => {
+    const credential = { token: adminToken };
+    const bySecret = await adminHttp.send("GET", `/audit?secret=${orders.secret}&limit=1000`, { credential });
+    expect(bySecret.status).toBe(200);
+    const secretEvents = bySecret.json.events as {
+      secretName: string;
+      event: string;
+      timestamp: string;
+      id: string;
+    }[];
+    expect(secretEvents.length).toBeGreaterThan(10);
+    expect(secretEvents.every((e) => e.secretName === orders.secret)).toBe(true);
+    expect(secretEvents.map((e) => e.timestamp)).toEqual(
+      [...secretEvents.map((e) => e.timestamp)].sort().reverse(),
+    );
+    expect(new Set(secretEvents.map((e) => e.id))).toEqual(
+      new Set(
+        shippedLines()
+          .filter((line) => line.secret_name === orders.secret)
+          .map((line) => line.event_id),
+      ),
+    );
+
+    const byService = await adminHttp.send(
+      "GET",
+      `/audit?service=${billing.name}&outcome=success&limit=1000`,
+      {
+        credential,
+      },
+    );
+    const serviceEvents = byService.json.events as { serviceName: string; success: boolean; event: string }[];
+    expect(serviceEvents.length).toBeGreaterThan(150);
+    expect(serviceEvents.every((e) => e.serviceName === billing.name && e.success)).toBe(true);
+    expect([...new Set(serviceEvents.map((e) => e.event))]).toEqual(
+      expect.arrayContaining(["secret.get", "token.register", "token.approve", "access.approve"]),
+    );
+    expect((await adminHttp.send("GET", "/audit")).status).toBe(401);
   });
 
   it("never logs a secret value or a token", () => {

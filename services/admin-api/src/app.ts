@@ -7,6 +7,8 @@ import type { Logger } from "@secrets/logger";
 import { Elysia } from "elysia";
 import { accessRequestsController } from "./access-requests/index.ts";
 import { createAccessRequestsService } from "./access-requests/service.ts";
+import { auditController } from "./audit/index.ts";
+import { createAuditService } from "./audit/service.ts";
 import { AuthCache } from "./auth/auth-cache.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { adminAuth } from "./auth/index.ts";
@@ -107,7 +109,8 @@ export function createApp(deps: AppDeps) {
       }),
     )
     .use(accessRequestsController({ accessRequests: createAccessRequestsService({ vault }), auth, jsonBody }))
-    .use(serviceTokensController({ serviceTokens: createServiceTokensService({ vault }), auth }));
+    .use(serviceTokensController({ serviceTokens: createServiceTokensService({ vault }), auth }))
+    .use(auditController({ audit: createAuditService({ audit: vault }), auth }));
 }
 
 export type AdminApp = ReturnType<typeof createApp>;

@@ -27,6 +27,7 @@ const table: Row[] = [
   { method: "POST", path: "/service-tokens/{id}/approve" },
   { method: "POST", path: "/service-tokens/{id}/deny" },
   { method: "POST", path: "/service-tokens/{id}/revoke" },
+  { method: "GET", path: "/audit" },
   { method: "GET", path: "/session" },
   { method: "DELETE", path: "/session" },
   { method: "POST", path: "/session", bodyCredential: true },

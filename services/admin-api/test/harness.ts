@@ -6,6 +6,7 @@
 import { MemoryBus } from "@secrets/bus";
 import { createLogger, silentLogger } from "@secrets/logger";
 import { type AppConfig, createApp, parseAdminApiConfig } from "../src/index.ts";
+import { createFakeAudit } from "./fake-audit.ts";
 import { createFakeVault } from "./fake-vault.ts";
 
 export interface CallOptions {
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   config?: Partial<AppConfig>;
   /** false: nobody serves the admin operations (NO_RESPONDERS). */
   serveVault?: boolean;
+  /** false: nobody serves the audit queries. */
+  serveAudit?: boolean;
 }
 
 export function createHarness(options: HarnessOptions = {}) {
@@ -58,7 +61,11 @@ export function createHarness(options: HarnessOptions = {}) {
     return reply;
   };
   const vault = createFakeVault({ now: clock.now });
-  if (options.serveVault !== false) vault.serve(bus);
+  const audit = createFakeAudit();
+  if (options.serveVault !== false) {
+    vault.serve(bus);
+    if (options.serveAudit !== false) audit.serve(bus);
+  }
   const logLines: string[] = [];
   const logger = createLogger({ service: "admin-api", level: "debug", write: (line) => logLines.push(line) });
   const config: AppConfig = {
@@ -116,6 +123,7 @@ export function createHarness(options: HarnessOptions = {}) {
     app,
     bus,
     vault,
+    audit,
     clock,
     config,
     traffic,

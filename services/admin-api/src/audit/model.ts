@@ -1,0 +1,53 @@
+import { auditEventNames } from "@secrets/bus";
+import { t } from "elysia";
+import { timestamp } from "../shared/model.ts";
+
+export const AuditQuery = t.Object({
+  secret: t.Optional(t.String({ maxLength: 128, description: "A secret's name or id" })),
+  service: t.Optional(t.String({ maxLength: 64, description: "A service name" })),
+  event: t.Optional(t.String({ maxLength: 64, description: `An event name: ${auditEventNames.join(", ")}` })),
+  outcome: t.Optional(
+    t.Union([t.Literal("success"), t.Literal("failure")], {
+      description: "Only successes, or only refusals and failures; omitted: both",
+    }),
+  ),
+  from: t.Optional(
+    t.String({ format: "date-time", description: "Oldest event time; default 24 hours before `to`" }),
+  ),
+  to: t.Optional(t.String({ format: "date-time", description: "Newest event time; default now" })),
+  limit: t.Optional(t.Integer({ description: "Most events returned, 1–1000; default 100" })),
+});
+export type AuditQuery = typeof AuditQuery.static;
+
+const text = (description: string) =>
+  t.Nullable(t.String(), { description: `${description}; null when none` });
+
+export const AuditEventView = t.Object(
+  {
+    id: t.String({ description: "The event's id (UUIDv7)" }),
+    timestamp: timestamp("When it happened"),
+    level: t.String({
+      description: "info for successes, warn for refusals, error for failures of the service",
+    }),
+    event: t.String({ description: "What happened, such as secret.get or access.approve" }),
+    success: t.Boolean({ description: "Whether the attempt succeeded" }),
+    reason: text("The machine reason of a refusal (TOKEN_PENDING_APPROVAL, ACCESS_DENIED, ...)"),
+    secretId: text("The secret concerned"),
+    secretName: text("Its name"),
+    serviceName: text("The service concerned"),
+    actor: text("The admin who acted"),
+    targetId: text("The access request, service token or admin token concerned"),
+    subject: text("The name of what an admin action concerned, when no other field names it"),
+    requestId: text("The request's id, as in the gateway's and admin API's responses"),
+    ipAddress: text("The caller's address"),
+    userAgent: text("The caller's user agent"),
+  },
+  { description: "One audit event; never holds a secret value or a token" },
+);
+export type AuditEventView = typeof AuditEventView.static;
+
+export const AuditEventList = t.Object(
+  { events: t.Array(AuditEventView, { description: "Matching events, newest first" }) },
+  { description: "Audit events" },
+);
+export type AuditEventList = typeof AuditEventList.static;
