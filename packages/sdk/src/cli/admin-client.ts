@@ -1,0 +1,98 @@
+/**
+ * The few admin API routes `import-env` uses, over fetch with the admin token as a Bearer credential.
+ * Errors carry the API's code and message, never the request body (which holds values).
+ */
+import { CliError } from "./cli-error.ts";
+import type { CliIo } from "./io.ts";
+
+export interface SecretSummary {
+  id: string;
+  name: string;
+  hasValue: boolean;
+  isStub: boolean;
+}
+
+export interface AdminClient {
+  /** Every secret (all pages), by name. */
+  listSecrets(): Promise<Map<string, SecretSummary>>;
+  /** Creates (true) or updates (false) the secret with this name. */
+  putSecret(name: string, value: string): Promise<{ created: boolean }>;
+  /** Grants the service access to the secret; `created` is false when an access request already existed. */
+  grantAccess(secretName: string, serviceName: string): Promise<{ created: boolean }>;
+}
+
+export class AdminApiError extends CliError {
+  override name = "AdminApiError";
+}
+
+export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, token: string): AdminClient {
+  const base = baseUrl.replace(/\/+$/, "");
+
+  async function call(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
+    let response: Response;
+    try {
+      response = await io.fetch(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: "application/json",
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      throw new AdminApiError(
+        `Cannot reach the admin API at ${base} (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const error = (json as { error?: { code?: string; message?: string; requestId?: string } } | undefined)
+        ?.error;
+      const hint = response.status === 401 ? " (check --token / SECRETS_ADMIN_TOKEN)" : "";
+      const request = error?.requestId ? `, request id ${error.requestId}` : "";
+      throw new AdminApiError(
+        `${method} ${path.split("?")[0]} failed: HTTP ${response.status} ${error?.code ?? ""} ${error?.message ?? "(no error body)"}${hint}${request}`.replace(
+          / +/g,
+          " ",
+        ),
+      );
+    }
+    return { status: response.status, json };
+  }
+
+  return {
+    async listSecrets() {
+      const secrets = new Map<string, SecretSummary>();
+      let cursor = "";
+      for (let page = 0; page < 10_000; page++) {
+        const query = new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) });
+        const { json } = await call("GET", `/secrets?${query}`);
+        const body = json as { secrets?: SecretSummary[]; nextCursor?: string } | undefined;
+        for (const secret of body?.secrets ?? []) secrets.set(secret.name, secret);
+        cursor = body?.nextCursor ?? "";
+        if (!cursor) break;
+      }
+      return secrets;
+    },
+    async putSecret(name, value) {
+      const { status } = await call("POST", "/secrets", { name, value });
+      return { created: status === 201 };
+    },
+    async grantAccess(secretName, serviceName) {
+      const { status, json } = await call("POST", "/access-requests", { secretName, serviceName });
+      const created = (json as { created?: boolean } | undefined)?.created;
+      return { created: created ?? status === 201 };
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The `secrets` command: parses arguments, runs one command, returns the exit code (0 success, 1 a
+ * problem it reported, 2 wrong usage).
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { checkServiceName } from "@secrets/validation";
+import { CliError, UsageError } from "./cli-error.ts";
+import { runImportEnv } from "./import-env.ts";
+import type { CliIo } from "./io.ts";
+import { runCheck, runCombine, runGenerate } from "./schema-commands.ts";
+
+export const usage = `Usage: secrets <command> [arguments]
+
+Commands:
+  generate [dir] [--combined]   Write <dir>/secrets.ts (SecretsSchema and secretsSchema) from
+                                <dir>/secrets.schema.json, or from secrets.schema.combined.json
+  combine [dir]                 Write <dir>/secrets.schema.combined.json: the package's secrets and
+                                those of its workspace dependencies, recursively
+  check [dir]                   Validate the package's schemas and its dependencies'; flag a combined
+                                schema or secrets.ts that is out of date
+  import-env <file|-> --service <name> [--grant] [--dry-run] [--url <url>] [--token <token>]
+                                Create or update each secret of a .env file through the admin API,
+                                optionally granting the service access; --dry-run changes nothing
+  help                          Show this text
+
+[dir] defaults to the current folder.
+import-env reads the admin API's URL from --url or SECRETS_ADMIN_URL, and the admin token from
+SECRETS_ADMIN_TOKEN (or --token, which other users of the machine can see in the process list).`;
+
+function parse(args: string[], options: ParseArgsConfig["options"] = {}) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function oneDirectory(positionals: string[], command: string): string | undefined {
+  if (positionals.length > 1) throw new UsageError(`${command} takes at most one folder`);
+  return positionals[0];
+}
+
+async function importEnv(io: CliIo, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    service: { type: "string" },
+    grant: { type: "boolean" },
+    "dry-run": { type: "boolean" },
+    url: { type: "string" },
+    token: { type: "string" },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1)
+    throw new UsageError("import-env takes one .env file (or - for standard input)");
+  const service = typeof values.service === "string" ? values.service : "";
+  if (!service)
+    throw new UsageError("import-env needs --service <name>: the service whose environment this is");
+  const problems = checkServiceName(service, "--service");
+  if (problems.length > 0) throw new UsageError(`--service ${problems.map((p) => p.description).join("; ")}`);
+  const url = (typeof values.url === "string" ? values.url : "") || io.env.SECRETS_ADMIN_URL || "";
+  const token = (typeof values.token === "string" ? values.token : "") || io.env.SECRETS_ADMIN_TOKEN || "";
+  if (!url) throw new UsageError("import-env needs the admin API's URL: --url or SECRETS_ADMIN_URL");
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
+  if (!token) throw new UsageError("import-env needs an admin token: SECRETS_ADMIN_TOKEN (or --token)");
+  await runImportEnv(io, {
+    file,
+    service,
+    grant: values.grant === true,
+    dryRun: values["dry-run"] === true,
+    url,
+    token,
+  });
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case "generate": {
+        const { values, positionals } = parse(args, { combined: { type: "boolean" } });
+        runGenerate(io, oneDirectory(positionals, "generate"), values.combined === true);
+        return 0;
+      }
+      case "combine":
+        runCombine(io, oneDirectory(parse(args).positionals, "combine"));
+        return 0;
+      case "check":
+        runCheck(io, oneDirectory(parse(args).positionals, "check"));
+        return 0;
+      case "import-env":
+        await importEnv(io, args);
+        return 0;
+      case "help":
+      case "--help":
+      case "-h":
+        io.stdout(usage);
+        return 0;
+      case undefined:
+        throw new UsageError("no command given");
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`secrets: ${error.message}`);
+      io.stderr("");
+      io.stderr(usage);
+      return error.exitCode;
+    }
+    if (error instanceof CliError) {
+      io.stderr(`secrets: ${error.message}`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}

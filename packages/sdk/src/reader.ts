@@ -1,0 +1,10 @@
+/** Where a client's values come from: the gateway (`gateway-reader.ts`) or the environment (`env-reader.ts`). */
+export interface SecretReader {
+  /** The value of a declared key, or one of the SDK's errors. */
+  read(key: string): Promise<string>;
+  /** The service the reader acts as ("" for the environment). */
+  readonly serviceName: string;
+  /** False when waiting cannot change the answer (the environment does not change under a process). */
+  readonly canWait: boolean;
+  close(): void;
+}
