@@ -14,6 +14,7 @@
 export { type AuditConfig, AuditSinkName, auditConfigSpec, parseAuditConfig } from "./config.ts";
 export { createQueryHandler, type QueryHandlerDeps, serveAuditQueries } from "./handlers/query-handler.ts";
 export { serveAuditStatus } from "./handlers/status-handler.ts";
+export { JournalStreamStore } from "./journal/journal-stream-store.ts";
 export { auditLogql, logqlString } from "./loki/logql.ts";
 export type { LokiConnection } from "./loki/loki-connection.ts";
 export {
