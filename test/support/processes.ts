@@ -54,7 +54,10 @@ async function collect(stream: ReadableStream<Uint8Array>, onLine: (line: string
   if (buffered) onLine(buffered);
 }
 
-/** Starts `services/<service>/src/main.ts` (or any script under the repository) with Bun. */
+/**
+ * Starts `services/<service>/src/main.ts` (or any script under the repository) with Bun; a `script`
+ * of the form `run <name>` runs a package.json script instead (`bun run dev`).
+ */
 export async function startService(
   name: string,
   script: string,
@@ -65,13 +68,16 @@ export async function startService(
     match: (entry: Record<string, unknown>) => boolean;
     resolve: (e: Record<string, unknown>) => void;
   }[] = [];
-  const child: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(["bun", join(repoRoot, script)], {
-    cwd: repoRoot,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...options.env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const child: Subprocess<"ignore", "pipe", "pipe"> = Bun.spawn(
+    script.startsWith("run ") ? ["bun", ...script.split(" ")] : ["bun", join(repoRoot, script)],
+    {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...options.env },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  );
   const onLine = (line: string) => {
     lines.push(line);
     const entry = parse(line);

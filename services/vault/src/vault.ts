@@ -44,6 +44,8 @@ export interface VaultDeps {
 }
 
 export interface RunningVault {
+  /** True when this start stored `adminBootstrap` as the first admin token. */
+  readonly adminBootstrapped: boolean;
   /** Stops serving, then writes pending counters and relays what the outbox holds. */
   stop(): Promise<void>;
 }
@@ -74,10 +76,11 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
     graceMs: 2_000,
   });
   const adminAuthDal = createAdminAuthDal({ db });
-  if (options.adminBootstrap) {
-    const created = await bootstrapAdminToken(adminAuthDal, options.adminBootstrap);
-    if (created) logger.info("stored the bootstrap admin token", { admin: options.adminBootstrap.name });
-  }
+  const adminBootstrapped = options.adminBootstrap
+    ? await bootstrapAdminToken(adminAuthDal, options.adminBootstrap)
+    : false;
+  if (adminBootstrapped)
+    logger.info("stored the bootstrap admin token", { admin: options.adminBootstrap?.name });
   const checkReady = async () => {
     await db.execute(sql`select 1`);
   };
@@ -127,6 +130,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   void relay.relayOnce().catch(() => {});
 
   return {
+    adminBootstrapped,
     async stop() {
       await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()));
       await relay.stop();
