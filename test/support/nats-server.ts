@@ -20,6 +20,8 @@ export interface NatsServerHandle {
   restart(): Promise<void>;
   /** Stops it and removes its store. */
   dispose(): Promise<void>;
+  /** What the server has logged so far (it logs to stderr). */
+  log(): string;
 }
 
 /** A TCP port that was free a moment ago. */
@@ -53,7 +55,9 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
  * Starts nats-server. `config` is the text of a configuration file (its `listen` is set by the harness);
  * without it the server runs with JetStream and no authentication.
  */
-export async function startNatsServer(options: { config?: string } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(
+  options: { config?: string; env?: Record<string, string> } = {},
+): Promise<NatsServerHandle> {
   if (!existsSync(natsServerBinary)) {
     throw new Error(
       `nats-server not found at ${natsServerBinary}: install it (apt-get install -y nats-server) or set NATS_SERVER_BIN`,
@@ -69,8 +73,21 @@ export async function startNatsServer(options: { config?: string } = {}): Promis
     args.push("-c", configPath);
   }
   let child: Subprocess | undefined;
+  let output = "";
   const start = async () => {
-    child = Bun.spawn([natsServerBinary, ...args], { stdout: "ignore", stderr: "pipe" });
+    child = Bun.spawn([natsServerBinary, ...args], {
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { ...process.env, ...options.env },
+    });
+    // Drain the server's log (a full pipe would stall it) and keep it for assertions.
+    const stderr = child.stderr;
+    if (stderr instanceof ReadableStream) {
+      void (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of stderr) output += decoder.decode(chunk, { stream: true });
+      })();
+    }
     await waitForPort(port, 10_000);
   };
   const stop = async () => {
@@ -90,6 +107,7 @@ export async function startNatsServer(options: { config?: string } = {}): Promis
     port,
     stop,
     restart: start,
+    log: () => output,
     dispose: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });

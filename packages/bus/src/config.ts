@@ -13,6 +13,11 @@ export const busConfigFields = {
   natsUser: env.optionalString("NATS_USER", "NATS user name, when the server requires one"),
   natsPassword: env.optionalString("NATS_PASSWORD", "NATS password for NATS_USER"),
   natsCredsFile: env.optionalString("NATS_CREDS_FILE", "path to a NATS .creds file (JWT and nkey seed)"),
+  natsInboxPrefix: env.string(
+    "NATS_INBOX_PREFIX",
+    "prefix of this process's reply subjects; deploy/nats.conf gives each service its own (_INBOX_<service>)",
+    { default: "_INBOX", pattern: /^_INBOX[A-Za-z0-9_-]*$/ },
+  ),
   busNamespace: env.string(
     "BUS_NAMESPACE",
     "prefix of every subject and stream, so deployments can share one NATS server",
@@ -25,6 +30,7 @@ export interface BusConfig {
   natsUser: string | undefined;
   natsPassword: string | undefined;
   natsCredsFile: string | undefined;
+  natsInboxPrefix: string;
   busNamespace: string;
 }
 
@@ -38,5 +44,6 @@ export function connectBusFromConfig(config: BusConfig, name: string, logger: Lo
     ...(config.natsUser === undefined ? {} : { user: config.natsUser }),
     ...(config.natsPassword === undefined ? {} : { password: config.natsPassword }),
     ...(config.natsCredsFile === undefined ? {} : { credsFile: config.natsCredsFile }),
+    inboxPrefix: config.natsInboxPrefix,
   });
 }

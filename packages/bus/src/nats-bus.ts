@@ -47,6 +47,12 @@ export interface NatsBusOptions {
   password?: string;
   /** Path to a NATS `.creds` file (JWT and nkey seed). */
   credsFile?: string;
+  /**
+   * Prefix of this client's reply subjects (default `_INBOX`). A per-service prefix lets the server's
+   * permissions give each service only its own replies (`_INBOX_gateway.>`), so no service can listen in
+   * on another's answers.
+   */
+  inboxPrefix?: string;
   /** Pause between reconnection attempts; the client reconnects forever. */
   reconnectWaitMs?: number;
   /** How long `close()` lets in-flight handlers finish before closing anyway (default 5 s). */
@@ -65,6 +71,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       ? credsAuthenticator(new Uint8Array(readFileSync(options.credsFile)))
       : undefined,
     waitOnFirstConnect: true,
+    ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectWaitMs ?? 250,
     reconnectJitter: 100,
