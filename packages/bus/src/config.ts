@@ -47,3 +47,27 @@ export function connectBusFromConfig(config: BusConfig, name: string, logger: Lo
     inboxPrefix: config.natsInboxPrefix,
   });
 }
+
+/**
+ * For container healthchecks: connects as `name`, runs `check` and reports whether it succeeded within
+ * `timeoutMs` (a NATS server that is down counts as failure, not as an endless wait).
+ */
+export async function probeBus(
+  config: BusConfig,
+  name: string,
+  check: (bus: Bus) => Promise<unknown>,
+  timeoutMs = 5_000,
+): Promise<boolean> {
+  const { silentLogger } = await import("@secrets/logger");
+  const attempt = (async () => {
+    const bus = await connectBusFromConfig(config, name, silentLogger);
+    try {
+      await check(bus);
+      return true;
+    } finally {
+      await bus.close();
+    }
+  })();
+  const timeout = Bun.sleep(timeoutMs).then(() => false);
+  return Promise.race([attempt.catch(() => false), timeout]);
+}

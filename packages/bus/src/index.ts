@@ -29,7 +29,7 @@ export type {
   StreamState,
   Subscription,
 } from "./bus.ts";
-export { type BusConfig, busConfigFields, connectBusFromConfig } from "./config.ts";
+export { type BusConfig, busConfigFields, connectBusFromConfig, probeBus } from "./config.ts";
 export {
   BusError,
   ErrorCode,
