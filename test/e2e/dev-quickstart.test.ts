@@ -155,6 +155,45 @@ describe("bun run dev", () => {
   });
 });
 
+describe("the README's first secret", () => {
+  it("walks the hello example from registration to its secret", async () => {
+    const http = adminHttpClient(`http://127.0.0.1:${adminPort}`);
+    const credential = { token: adminToken };
+    const hello = await startService("hello", "examples/hello/index.ts", {
+      env: { SECRETS_DATA_DIR: dataDir, GRPC_PORT: String(grpcPort) },
+    });
+    started.push(hello);
+    const waitFor = async (check: () => Promise<boolean>, what: string) => {
+      for (let i = 0; i < 200; i++) {
+        if (await check()) return;
+        await Bun.sleep(100);
+      }
+      throw new Error(`timed out waiting for ${what}; the service said:\n${hello.lines.join("\n")}`);
+    };
+    let tokenId = "";
+    await waitFor(async () => {
+      const pending = await http.send("GET", "/service-tokens?status=pending", { credential });
+      tokenId =
+        pending.json.serviceTokens.find((t: { serviceName: string }) => t.serviceName === "hello")?.id ?? "";
+      return tokenId !== "";
+    }, "the hello token");
+    await http.send("POST", `/service-tokens/${tokenId}/approve`, { credential });
+    await waitFor(async () => {
+      const missing = await http.send("GET", "/secrets?missing=true", { credential });
+      return missing.json.secrets.some((s: { name: string }) => s.name === "GREETING");
+    }, "GREETING among the missing secrets");
+    await http.send("POST", "/secrets", { credential, body: { name: "GREETING", value: "Hello, world" } });
+    const pending = await http.send("GET", "/access-requests?status=pending", { credential });
+    const access = pending.json.accessRequests.find(
+      (r: { secretName: string }) => r.secretName === "GREETING",
+    );
+    await http.send("POST", `/access-requests/${access.id}/approve`, { credential });
+    expect(await hello.exited).toBe(0);
+    expect(hello.lines.join("\n")).toContain("hello: read GREETING (12 characters) over gRPC");
+    expect(hello.lines.join("\n")).not.toContain("Hello, world");
+  });
+});
+
 describe("bun run dev with NATS_URL and DATABASE_URL", () => {
   it("starts each service as its own process against those servers", async () => {
     const { createTestDatabase } = await import("../support/postgres.ts");
