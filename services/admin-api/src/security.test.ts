@@ -84,17 +84,20 @@ describe("the security table", () => {
       expect((await send(h, row, { token: h.adminToken })).status).toBe(401);
     });
 
-    it.skipIf(row.bodyCredential)("answers 401 for an unknown session cookie", async () => {
-      const h = createHarness();
-      const cookie = `secrets_session=${"A".repeat(43)}`;
-      const res = await h.call(row.method, seeded(h)(row.path), {
-        cookie,
-        origin: "http://localhost",
-        ip: freshAddress(),
-        ...(row.body ? { body: row.body } : {}),
+    // POST /session takes its credential in the body: a cookie is not a credential there.
+    if (!row.bodyCredential) {
+      it("answers 401 for an unknown session cookie", async () => {
+        const h = createHarness();
+        const cookie = `secrets_session=${"A".repeat(43)}`;
+        const res = await h.call(row.method, seeded(h)(row.path), {
+          cookie,
+          origin: "http://localhost",
+          ip: freshAddress(),
+          ...(row.body ? { body: row.body } : {}),
+        });
+        expect(res.status).toBe(401);
       });
-      expect(res.status).toBe(401);
-    });
+    }
 
     it("serves a valid admin", async () => {
       const h = createHarness();
