@@ -7,6 +7,8 @@ export const AuditEventName = {
   secretList: "secret.list",
   secretPut: "secret.put",
   secretDelete: "secret.delete",
+  secretVersions: "secret.versions",
+  secretRollback: "secret.rollback",
   accessList: "access.list",
   accessApprove: "access.approve",
   accessDeny: "access.deny",

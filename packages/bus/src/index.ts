@@ -54,6 +54,7 @@ export {
   auditStreamSpec,
   type MessageCodec,
   type Operation,
+  secretChangedTopic,
   serviceOperations,
   type Topic,
   vaultQueue,

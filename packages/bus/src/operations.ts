@@ -27,10 +27,14 @@ import {
   ListAccessRequestsRequest,
   ListSecretsReply,
   ListSecretsRequest,
+  ListSecretVersionsReply,
+  ListSecretVersionsRequest,
   ListServiceTokensReply,
   ListServiceTokensRequest,
   PutSecretReply,
   PutSecretRequest,
+  RollbackSecretReply,
+  RollbackSecretRequest,
   SealingKeyReply,
   SealingKeyRequest,
 } from "@secrets/proto/admin";
@@ -42,6 +46,7 @@ import {
   AuditStatusRequest,
 } from "@secrets/proto/audit";
 import {
+  SecretChanged,
   VaultGetSecretReply,
   VaultGetSecretRequest,
   VaultPingReply,
@@ -107,6 +112,12 @@ export const adminOperations = {
   listSecrets: operation("v1.vault.admin.list-secrets", ListSecretsRequest, ListSecretsReply),
   putSecret: operation("v1.vault.admin.put-secret", PutSecretRequest, PutSecretReply),
   deleteSecret: operation("v1.vault.admin.delete-secret", DeleteSecretRequest, DeleteSecretReply),
+  listSecretVersions: operation(
+    "v1.vault.admin.list-secret-versions",
+    ListSecretVersionsRequest,
+    ListSecretVersionsReply,
+  ),
+  rollbackSecret: operation("v1.vault.admin.rollback-secret", RollbackSecretRequest, RollbackSecretReply),
   listAccessRequests: operation(
     "v1.vault.admin.list-access-requests",
     ListAccessRequestsRequest,
@@ -153,6 +164,12 @@ export const auditOperations = {
   query: operation("v1.audit.query", AuditQueryRequest, AuditQueryReply),
   status: operation("v1.audit.status", AuditStatusRequest, AuditStatusReply),
 } as const;
+
+/** A secret's value changed or it was deleted (never the value): for watchers and caches. */
+export const secretChangedTopic: Topic<SecretChanged> = {
+  subject: "v1.vault.events.secret-changed",
+  message: SecretChanged,
+};
 
 /** Audit events, published durably by the vault before it answers. */
 export const auditEventsTopic: Topic<AuditEvent> = { subject: "v1.audit.events", message: AuditEvent };

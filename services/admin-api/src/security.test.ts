@@ -19,6 +19,8 @@ const table: Row[] = [
   { method: "GET", path: "/secrets" },
   { method: "POST", path: "/secrets", body: { name: "TABLE_SECRET", value: "table-value" } },
   { method: "DELETE", path: "/secrets/{id}" },
+  { method: "GET", path: "/secrets/{id}/versions" },
+  { method: "POST", path: "/secrets/{id}/rollback", body: { version: 1 } },
   { method: "GET", path: "/access-requests" },
   { method: "POST", path: "/access-requests", body: { secretName: "SEEDED", serviceName: "svc" } },
   { method: "POST", path: "/access-requests/{id}/approve" },
@@ -38,7 +40,8 @@ let address = 0;
 const freshAddress = () => `198.18.${Math.floor(++address / 250)}.${(address % 250) + 1}`;
 
 function seeded(h: Harness) {
-  const secret = h.vault.seedSecret({ name: "SEEDED" });
+  const secret = h.vault.seedSecret({ name: "SEEDED", hasValue: true, version: 1 });
+  h.vault.state.versions.set(secret.id, [{ version: 1, createdAtMs: 0, createdBy: "seed", restoredFrom: 0 }]);
   const access = h.vault.seedAccessRequest({ secretId: secret.id, secretName: "SEEDED", serviceName: "svc" });
   const token = h.vault.seedServiceToken({ serviceName: "svc" });
   return (path: string) =>

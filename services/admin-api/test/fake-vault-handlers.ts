@@ -10,7 +10,12 @@ import {
   type Operation,
   Reason,
 } from "@secrets/bus";
-import { AccessStatus, type AdminContext, ServiceTokenStatus } from "@secrets/proto/admin";
+import {
+  AccessStatus,
+  type AdminContext,
+  type SecretVersionRecord,
+  ServiceTokenStatus,
+} from "@secrets/proto/admin";
 import { generateSealingKeyPair, openSealedValue, type SealingKeyPair } from "@secrets/sealing";
 import { checkSecretName } from "@secrets/validation";
 import { accessRequestRecord, secretRecord, type serviceTokenRecord } from "./fake-vault-records.ts";
@@ -30,6 +35,8 @@ export function emptyVaultState() {
     values: new Map<string, string>(),
     accessRequests: new Map<string, ReturnType<typeof accessRequestRecord>>(),
     serviceTokens: new Map<string, ReturnType<typeof serviceTokenRecord>>(),
+    /** Kept versions by secret id, newest first. */
+    versions: new Map<string, SecretVersionRecord[]>(),
   };
 }
 
@@ -120,16 +127,55 @@ export function fakeHandlers(
           },
         );
       }
-      if (r.value) state.values.set(r.name, openSealedValue(state.sealingKey, r.value, r.name));
       const existing = [...state.secrets.values()].find((s) => s.name === r.name);
+      if (r.expectedVersion !== undefined && r.expectedVersion !== (existing?.version ?? 0)) {
+        throw new BusError(ErrorCode.CONFLICT, `Secret ${r.name} changed`, {
+          reason: Reason.VERSION_CONFLICT,
+        });
+      }
+      if (r.value) state.values.set(r.name, openSealedValue(state.sealingKey, r.value, r.name));
       const secret = existing ?? secretRecord({ name: r.name, createdBy: actor, createdAtMs: now() });
       Object.assign(secret, {
         ...(r.description === undefined ? {} : { description: r.description }),
         hasValue: secret.hasValue || r.value !== undefined,
+        version: secret.version + (r.value === undefined ? 0 : 1),
         updatedAtMs: now(),
       });
+      if (r.value) {
+        const kept = state.versions.get(secret.id) ?? [];
+        state.versions.set(secret.id, [
+          { version: secret.version, createdAtMs: now(), createdBy: actor, restoredFrom: 0 },
+          ...kept,
+        ]);
+      }
       state.secrets.set(secret.id, secret);
       return { secret, created: !existing };
+    },
+    listSecretVersions: async (r) => {
+      actorOf(r.admin);
+      const secret = state.secrets.get(r.id);
+      if (!secret) throw notFound("secret", r.id);
+      return { versions: state.versions.get(r.id) ?? [], currentVersion: secret.version };
+    },
+    rollbackSecret: async (r) => {
+      const actor = actorOf(r.admin);
+      const secret = state.secrets.get(r.id);
+      if (!secret) throw notFound("secret", r.id);
+      if (r.expectedVersion !== undefined && r.expectedVersion !== secret.version) {
+        throw new BusError(ErrorCode.CONFLICT, `Secret ${secret.name} changed`, {
+          reason: Reason.VERSION_CONFLICT,
+        });
+      }
+      const kept = state.versions.get(r.id) ?? [];
+      if (!kept.some((v) => v.version === r.version)) {
+        throw new BusError(ErrorCode.NOT_FOUND, `Secret ${secret.name} keeps no version ${r.version}`);
+      }
+      secret.version += 1;
+      state.versions.set(r.id, [
+        { version: secret.version, createdAtMs: now(), createdBy: actor, restoredFrom: r.version },
+        ...kept,
+      ]);
+      return { secret };
     },
     deleteSecret: async (r) => {
       actorOf(r.admin);

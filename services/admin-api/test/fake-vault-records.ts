@@ -20,6 +20,7 @@ export function secretRecord(fields: Partial<SecretRecord> & { name: string }): 
     updatedAtMs: at,
     createdBy: "seed",
     requestedBy: [],
+    version: 0,
     ...fields,
   };
 }

@@ -42,6 +42,7 @@ export async function startEmbedded(
       auditStream: { maxBytes: -1, maxAgeMs: 0 },
       usageFlushIntervalMs: vaultConfig.usageFlushIntervalMs,
       maxPendingTokens: vaultConfig.maxPendingTokens,
+      secretVersionsKept: vaultConfig.secretVersionsKept,
       adminSessionTtlMs: vaultConfig.adminSessionTtlHours * 3_600_000,
       adminBootstrap,
     },

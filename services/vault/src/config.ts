@@ -48,6 +48,15 @@ export const vaultConfigSpec = {
     min: 1,
     max: 24 * 30,
   }),
+  secretVersionsKept: env.int(
+    "SECRET_VERSIONS_KEPT",
+    "values kept per secret for rollback, the current one included",
+    {
+      default: 10,
+      min: 1,
+      max: 1000,
+    },
+  ),
   maxPendingTokens: env.int(
     "MAX_PENDING_TOKENS",
     "pending service tokens kept before registrations are refused",

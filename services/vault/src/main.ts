@@ -35,6 +35,7 @@ const vault = await startVault({
     },
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     maxPendingTokens: config.maxPendingTokens,
+    secretVersionsKept: config.secretVersionsKept,
     adminSessionTtlMs: config.adminSessionTtlHours * 3_600_000,
     adminBootstrap:
       config.adminBootstrapToken === undefined

@@ -13,7 +13,9 @@ import {
   type Operation,
   Reason,
   request,
+  secretChangedTopic,
   serviceOperations,
+  subscribe,
 } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
@@ -108,6 +110,7 @@ beforeAll(async () => {
       usageFlushIntervalMs: 100,
       maxPendingTokens: 50,
       outboxIntervalMs: 200,
+      secretVersionsKept: 5,
       adminSessionTtlMs: 3_600_000,
       adminBootstrap: { token: bootstrapToken, name: "root-admin" },
     },
@@ -501,5 +504,85 @@ describe("admin authentication", () => {
     });
     expect(cli("revoke", "--name", "alice").code).toBe(1);
     expect(cli("create").code).toBe(2);
+  });
+});
+
+describe("secret versions", () => {
+  const listVersions = (id: string) =>
+    request(client, adminOperations.listSecretVersions, { admin: admin().admin, id }, { timeoutMs: 5_000 });
+  const rollback = (id: string, version: number, expectedVersion?: number) =>
+    request(
+      client,
+      adminOperations.rollbackSecret,
+      { admin: admin().admin, id, version, expectedVersion },
+      { timeoutMs: 5_000 },
+    );
+
+  it("keeps each value as a version, rolls back as a new version, and announces each change", async () => {
+    const changes: { secretName: string; version: number; deleted: boolean }[] = [];
+    const subscription = subscribe(
+      client,
+      secretChangedTopic,
+      (change) => changes.push(change),
+      () => {},
+    );
+    await client.flush();
+    const token = await approvedService("versioned");
+    const first = await admin().putSecret("VERSIONED", { value: "one" });
+    expect(first.secret?.version).toBe(1);
+    await admin().putSecret("VERSIONED", { value: "two" });
+    await admin().putSecret("VERSIONED", { description: "no new value, no new version" });
+    const third = await admin().putSecret("VERSIONED", { value: "three" });
+    expect(third.secret?.version).toBe(3);
+    const id = third.secret?.id ?? "";
+    const listed = await listVersions(id);
+    expect(listed.currentVersion).toBe(3);
+    expect(listed.versions.map((v) => [v.version, v.createdBy])).toEqual([
+      [3, "test-admin"],
+      [2, "test-admin"],
+      [1, "test-admin"],
+    ]);
+    expect(JSON.stringify(listed)).not.toMatch(/one|two|three/);
+
+    const rolled = await rollback(id, 1, 3);
+    expect(rolled.secret?.version).toBe(4);
+    expect((await listVersions(id)).versions[0]).toMatchObject({ version: 4, restoredFrom: 1 });
+    await refusal(getSecret(token, "VERSIONED"));
+    await admin().approveAccess((await accessRequestOf("VERSIONED", "versioned")).id);
+    expect(await getSecret(token, "VERSIONED")).toEqual({ value: "one" });
+
+    await expect
+      .poll(() => changes.filter((c) => c.secretName === "VERSIONED").map((c) => c.version))
+      .toEqual([1, 2, 3, 4]);
+    await admin().deleteSecret(id);
+    await expect
+      .poll(() => changes.at(-1))
+      .toMatchObject({ secretName: "VERSIONED", deleted: true, version: 0 });
+    await subscription.unsubscribe();
+  });
+
+  it("refuses a stale check-and-set, and an unknown version", async () => {
+    const created = await admin().putSecret("CAS_SECRET", { value: "a" });
+    const id = created.secret?.id ?? "";
+    const put = (value: string, expectedVersion: number) =>
+      request(
+        client,
+        adminOperations.putSecret,
+        { admin: admin().admin, name: "CAS_SECRET", value: undefined, expectedVersion, description: value },
+        { timeoutMs: 5_000 },
+      );
+    expect(await put("fresh", 1)).toMatchObject({ secret: { version: 1, description: "fresh" } });
+    await admin().putSecret("CAS_SECRET", { value: "b" });
+    expect(await refusal(put("stale", 1))).toMatchObject({ code: "CONFLICT", reason: "VERSION_CONFLICT" });
+    expect(await refusal(rollback(id, 1, 1))).toMatchObject({ code: "CONFLICT", reason: "VERSION_CONFLICT" });
+    expect(await refusal(rollback(id, 99))).toMatchObject({ code: "NOT_FOUND" });
+  });
+
+  it("keeps only the newest versions", async () => {
+    let id = "";
+    for (let i = 1; i <= 8; i++)
+      id = (await admin().putSecret("PRUNED", { value: `v${i}` })).secret?.id ?? "";
+    expect((await listVersions(id)).versions.map((v) => v.version)).toEqual([8, 7, 6, 5, 4]);
+    expect(await refusal(rollback(id, 3))).toMatchObject({ code: "NOT_FOUND" });
   });
 });

@@ -1,4 +1,4 @@
-import { auditStreamSpec, type Bus, type Subscription } from "@secrets/bus";
+import { auditStreamSpec, type Bus, publish, type Subscription, secretChangedTopic } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { SealingKeyPair } from "@secrets/sealing";
 import { sql } from "drizzle-orm";
@@ -28,6 +28,8 @@ export interface VaultOptions {
   maxPendingTokens: number;
   /** How often the audit outbox is swept for events left unpublished. */
   outboxIntervalMs?: number;
+  /** Versions kept per secret, the current one included (default 10). */
+  secretVersionsKept?: number;
   /** How long a dashboard session lasts. */
   adminSessionTtlMs: number;
   /** Becomes the first admin token when no admin token exists yet. */
@@ -119,6 +121,8 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         keyring: deps.keyring,
         sealingKey: deps.sealingKey,
         logger,
+        versionsKept: options.secretVersionsKept ?? 10,
+        notify: (change) => publish(bus, secretChangedTopic, change),
       }),
       accessRequests: createAccessRequestsAdminService({ dals, audit }),
       serviceTokens: createServiceTokensAdminService({ dals, audit }),

@@ -71,6 +71,8 @@ export interface SecretRecord {
   createdBy: string;
   /** Service names with an access request for this secret, in any status. */
   requestedBy: string[];
+  /** The current value's version: 1 for the first value, +1 for each change; 0 while it has none. */
+  version: number;
 }
 
 export interface ListSecretsRequest {
@@ -101,7 +103,14 @@ export interface PutSecretRequest {
     | string
     | undefined;
   /** Absent keeps the stored value. */
-  value?: SealedValue | undefined;
+  value?:
+    | SealedValue
+    | undefined;
+  /**
+   * Check-and-set: the version the admin last saw (0 for "no value yet"); a different current version
+   * refuses the change with CONFLICT / VERSION_CONFLICT instead of overwriting it silently.
+   */
+  expectedVersion?: number | undefined;
 }
 
 export interface PutSecretReply {
@@ -110,6 +119,39 @@ export interface PutSecretReply {
     | undefined;
   /** True when the secret did not exist before. */
   created: boolean;
+}
+
+/** A kept value's metadata; never the value. */
+export interface SecretVersionRecord {
+  version: number;
+  createdAtMs: number;
+  createdBy: string;
+  /** The version this one restored, for a rollback; 0 otherwise. */
+  restoredFrom: number;
+}
+
+export interface ListSecretVersionsRequest {
+  admin?: AdminContext | undefined;
+  id: string;
+}
+
+export interface ListSecretVersionsReply {
+  /** Newest first; the first is the current value. */
+  versions: SecretVersionRecord[];
+  currentVersion: number;
+}
+
+/** Makes a kept version's value current again, as a new version. */
+export interface RollbackSecretRequest {
+  admin?: AdminContext | undefined;
+  id: string;
+  version: number;
+  /** Check-and-set, as for PutSecretRequest. */
+  expectedVersion?: number | undefined;
+}
+
+export interface RollbackSecretReply {
+  secret?: SecretRecord | undefined;
 }
 
 export interface DeleteSecretRequest {
@@ -566,6 +608,7 @@ function createBaseSecretRecord(): SecretRecord {
     updatedAtMs: 0,
     createdBy: "",
     requestedBy: [],
+    version: 0,
   };
 }
 
@@ -600,6 +643,9 @@ export const SecretRecord: MessageFns<SecretRecord> = {
     }
     for (const v of message.requestedBy) {
       writer.uint32(82).string(v!);
+    }
+    if (message.version !== 0) {
+      writer.uint32(88).int32(message.version);
     }
     return writer;
   },
@@ -697,6 +743,14 @@ export const SecretRecord: MessageFns<SecretRecord> = {
             message.requestedBy.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -724,6 +778,7 @@ export const SecretRecord: MessageFns<SecretRecord> = {
     message.updatedAtMs = object.updatedAtMs ?? 0;
     message.createdBy = object.createdBy ?? "";
     message.requestedBy = object.requestedBy?.map((e) => e) || [];
+    message.version = object.version ?? 0;
     return message;
   },
 };
@@ -901,7 +956,7 @@ export const ListSecretsReply: MessageFns<ListSecretsReply> = {
 };
 
 function createBasePutSecretRequest(): PutSecretRequest {
-  return { admin: undefined, name: "", description: undefined, value: undefined };
+  return { admin: undefined, name: "", description: undefined, value: undefined, expectedVersion: undefined };
 }
 
 export const PutSecretRequest: MessageFns<PutSecretRequest> = {
@@ -917,6 +972,9 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
     }
     if (message.value !== undefined) {
       SealedValue.encode(message.value, writer.uint32(34).fork()).join();
+    }
+    if (message.expectedVersion !== undefined) {
+      writer.uint32(40).int32(message.expectedVersion);
     }
     return writer;
   },
@@ -966,6 +1024,14 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
             message.value = SealedValue.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.expectedVersion = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -991,6 +1057,7 @@ export const PutSecretRequest: MessageFns<PutSecretRequest> = {
     message.value = (object.value !== undefined && object.value !== null)
       ? SealedValue.fromPartial(object.value)
       : undefined;
+    message.expectedVersion = object.expectedVersion ?? undefined;
     return message;
   },
 };
@@ -1060,6 +1127,383 @@ export const PutSecretReply: MessageFns<PutSecretReply> = {
       ? SecretRecord.fromPartial(object.secret)
       : undefined;
     message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseSecretVersionRecord(): SecretVersionRecord {
+  return { version: 0, createdAtMs: 0, createdBy: "", restoredFrom: 0 };
+}
+
+export const SecretVersionRecord: MessageFns<SecretVersionRecord> = {
+  encode(message: SecretVersionRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).int32(message.version);
+    }
+    if (message.createdAtMs !== 0) {
+      writer.uint32(16).int64(message.createdAtMs);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(26).string(message.createdBy);
+    }
+    if (message.restoredFrom !== 0) {
+      writer.uint32(32).int32(message.restoredFrom);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretVersionRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretVersionRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.createdAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.restoredFrom = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SecretVersionRecord>, I>>(base?: I): SecretVersionRecord {
+    return SecretVersionRecord.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretVersionRecord>, I>>(object: I): SecretVersionRecord {
+    const message = createBaseSecretVersionRecord();
+    message.version = object.version ?? 0;
+    message.createdAtMs = object.createdAtMs ?? 0;
+    message.createdBy = object.createdBy ?? "";
+    message.restoredFrom = object.restoredFrom ?? 0;
+    return message;
+  },
+};
+
+function createBaseListSecretVersionsRequest(): ListSecretVersionsRequest {
+  return { admin: undefined, id: "" };
+}
+
+export const ListSecretVersionsRequest: MessageFns<ListSecretVersionsRequest> = {
+  encode(message: ListSecretVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminContext.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSecretVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSecretVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListSecretVersionsRequest>, I>>(base?: I): ListSecretVersionsRequest {
+    return ListSecretVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSecretVersionsRequest>, I>>(object: I): ListSecretVersionsRequest {
+    const message = createBaseListSecretVersionsRequest();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminContext.fromPartial(object.admin)
+      : undefined;
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListSecretVersionsReply(): ListSecretVersionsReply {
+  return { versions: [], currentVersion: 0 };
+}
+
+export const ListSecretVersionsReply: MessageFns<ListSecretVersionsReply> = {
+  encode(message: ListSecretVersionsReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      SecretVersionRecord.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.currentVersion !== 0) {
+      writer.uint32(16).int32(message.currentVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListSecretVersionsReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListSecretVersionsReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(SecretVersionRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.currentVersion = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListSecretVersionsReply>, I>>(base?: I): ListSecretVersionsReply {
+    return ListSecretVersionsReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListSecretVersionsReply>, I>>(object: I): ListSecretVersionsReply {
+    const message = createBaseListSecretVersionsReply();
+    message.versions = object.versions?.map((e) => SecretVersionRecord.fromPartial(e)) || [];
+    message.currentVersion = object.currentVersion ?? 0;
+    return message;
+  },
+};
+
+function createBaseRollbackSecretRequest(): RollbackSecretRequest {
+  return { admin: undefined, id: "", version: 0, expectedVersion: undefined };
+}
+
+export const RollbackSecretRequest: MessageFns<RollbackSecretRequest> = {
+  encode(message: RollbackSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminContext.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).int32(message.version);
+    }
+    if (message.expectedVersion !== undefined) {
+      writer.uint32(32).int32(message.expectedVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminContext.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expectedVersion = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RollbackSecretRequest>, I>>(base?: I): RollbackSecretRequest {
+    return RollbackSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackSecretRequest>, I>>(object: I): RollbackSecretRequest {
+    const message = createBaseRollbackSecretRequest();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminContext.fromPartial(object.admin)
+      : undefined;
+    message.id = object.id ?? "";
+    message.version = object.version ?? 0;
+    message.expectedVersion = object.expectedVersion ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRollbackSecretReply(): RollbackSecretReply {
+  return { secret: undefined };
+}
+
+export const RollbackSecretReply: MessageFns<RollbackSecretReply> = {
+  encode(message: RollbackSecretReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secret !== undefined) {
+      SecretRecord.encode(message.secret, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackSecretReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackSecretReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secret = SecretRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RollbackSecretReply>, I>>(base?: I): RollbackSecretReply {
+    return RollbackSecretReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackSecretReply>, I>>(object: I): RollbackSecretReply {
+    const message = createBaseRollbackSecretReply();
+    message.secret = (object.secret !== undefined && object.secret !== null)
+      ? SecretRecord.fromPartial(object.secret)
+      : undefined;
     return message;
   },
 };

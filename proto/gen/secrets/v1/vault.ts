@@ -51,6 +51,18 @@ export interface VaultPingReply {
   nowMs: number;
 }
 
+/**
+ * Published by the vault after a secret's value changes (set, rolled back) or the secret is deleted, so
+ * gateways can tell watching services and vaults can drop cached entries. Never holds the value.
+ */
+export interface SecretChanged {
+  secretId: string;
+  secretName: string;
+  /** The new current version; 0 when the secret was deleted. */
+  version: number;
+  deleted: boolean;
+}
+
 function createBaseCallerContext(): CallerContext {
   return { requestId: "", ipAddress: "", userAgent: "" };
 }
@@ -532,6 +544,97 @@ export const VaultPingReply: MessageFns<VaultPingReply> = {
   fromPartial<I extends Exact<DeepPartial<VaultPingReply>, I>>(object: I): VaultPingReply {
     const message = createBaseVaultPingReply();
     message.nowMs = object.nowMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSecretChanged(): SecretChanged {
+  return { secretId: "", secretName: "", version: 0, deleted: false };
+}
+
+export const SecretChanged: MessageFns<SecretChanged> = {
+  encode(message: SecretChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretId !== "") {
+      writer.uint32(10).string(message.secretId);
+    }
+    if (message.secretName !== "") {
+      writer.uint32(18).string(message.secretName);
+    }
+    if (message.version !== 0) {
+      writer.uint32(24).int32(message.version);
+    }
+    if (message.deleted !== false) {
+      writer.uint32(32).bool(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SecretChanged>, I>>(base?: I): SecretChanged {
+    return SecretChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretChanged>, I>>(object: I): SecretChanged {
+    const message = createBaseSecretChanged();
+    message.secretId = object.secretId ?? "";
+    message.secretName = object.secretName ?? "";
+    message.version = object.version ?? 0;
+    message.deleted = object.deleted ?? false;
     return message;
   },
 };

@@ -18,6 +18,9 @@ export const SecretView = t.Object(
     requestedBy: t.Array(t.String({ description: "A service name" }), {
       description: "Services with an access request for it, in any status",
     }),
+    version: t.Integer({
+      description: "The current value's version (1 for the first value, +1 per change); 0 while it has none",
+    }),
   },
   { description: "A secret without its value: values are write-only" },
 );
@@ -56,9 +59,46 @@ export const PutSecretBody = t.Object(
         description: "The value, at most 64 KiB of UTF-8 without NUL; write-only; omitted: kept",
       }),
     ),
+    expectedVersion: t.Optional(
+      t.Integer({
+        minimum: 0,
+        description:
+          "Check-and-set: the version you last saw (0: no value yet); another current version answers 409 " +
+          "instead of overwriting someone else's change",
+      }),
+    ),
   },
   { description: "Creates the secret, or updates the one with this name" },
 );
 export type PutSecretBody = typeof PutSecretBody.static;
 
 export const SecretEnvelope = (description: string) => t.Object({ secret: SecretView }, { description });
+
+export const SecretVersionView = t.Object(
+  {
+    version: t.Integer({ description: "The version number" }),
+    createdAt: timestamp("When this value was set"),
+    createdBy: t.String({ description: "The admin who set it" }),
+    restoredFrom: t.Nullable(t.Integer(), { description: "The version a rollback restored; null otherwise" }),
+    current: t.Boolean({ description: "True for the current value" }),
+  },
+  { description: "A kept value's metadata; never the value" },
+);
+export type SecretVersionView = typeof SecretVersionView.static;
+
+export const SecretVersionList = t.Object(
+  { versions: t.Array(SecretVersionView, { description: "Kept versions, newest first" }) },
+  { description: "The values a secret has had (the last ones are kept)" },
+);
+export type SecretVersionList = typeof SecretVersionList.static;
+
+export const RollbackBody = t.Object(
+  {
+    version: t.Integer({ minimum: 1, description: "The kept version whose value becomes current again" }),
+    expectedVersion: t.Optional(
+      t.Integer({ minimum: 0, description: "Check-and-set: the current version you last saw" }),
+    ),
+  },
+  { description: "Restores a kept value as a new version" },
+);
+export type RollbackBody = typeof RollbackBody.static;

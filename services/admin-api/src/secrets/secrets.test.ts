@@ -17,6 +17,7 @@ describe("GET /secrets", () => {
       description: "Stripe",
       hasValue: true,
       requestedBy: ["billing"],
+      version: 3,
     });
     const res = await h.call("GET", "/secrets?q=stripe&missing=false&limit=5", {
       token: h.adminToken,
@@ -36,6 +37,7 @@ describe("GET /secrets", () => {
           updatedAt: "2025-01-17T10:30:00.000Z",
           createdBy: "seed",
           requestedBy: ["billing"],
+          version: 3,
         },
       ],
       nextCursor: null,

@@ -9,7 +9,14 @@ import { apiErrors } from "../http/api-error.ts";
 import { iso, orNull, pageSize } from "../shared/paging.ts";
 import type { Sealer } from "../vault/sealer.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
-import type { ListSecretsQuery, PutSecretBody, SecretList, SecretView } from "./model.ts";
+import type {
+  ListSecretsQuery,
+  PutSecretBody,
+  RollbackBody,
+  SecretList,
+  SecretVersionList,
+  SecretView,
+} from "./model.ts";
 
 export function secretView(record: SecretRecord): SecretView {
   return {
@@ -23,6 +30,7 @@ export function secretView(record: SecretRecord): SecretView {
     updatedAt: iso(record.updatedAtMs),
     createdBy: record.createdBy,
     requestedBy: record.requestedBy,
+    version: record.version,
   };
 }
 
@@ -60,6 +68,7 @@ export function createSecretsService(deps: { vault: VaultClient; sealer: Sealer 
           name: input.name,
           description: input.description,
           value,
+          expectedVersion: input.expectedVersion,
         });
       const reply =
         input.value === undefined
@@ -67,6 +76,25 @@ export function createSecretsService(deps: { vault: VaultClient; sealer: Sealer 
           : await deps.sealer.withSealed(input.value, input.name, send);
       if (!reply.secret) throw new Error("The vault's put-secret reply holds no secret");
       return { secret: secretView(reply.secret), created: reply.created };
+    },
+
+    async versions(admin: AdminContext, id: string): Promise<SecretVersionList> {
+      const reply = await vault.call(adminOperations.listSecretVersions, { admin, id });
+      return {
+        versions: reply.versions.map((v) => ({
+          version: v.version,
+          createdAt: iso(v.createdAtMs),
+          createdBy: v.createdBy,
+          restoredFrom: v.restoredFrom === 0 ? null : v.restoredFrom,
+          current: v.version === reply.currentVersion,
+        })),
+      };
+    },
+
+    async rollback(admin: AdminContext, id: string, input: RollbackBody): Promise<{ secret: SecretView }> {
+      const reply = await vault.call(adminOperations.rollbackSecret, { admin, id, ...input });
+      if (!reply.secret) throw new Error("The vault's rollback reply holds no secret");
+      return { secret: secretView(reply.secret) };
     },
 
     async remove(admin: AdminContext, id: string): Promise<void> {

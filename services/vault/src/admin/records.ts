@@ -3,11 +3,17 @@ import {
   AccessRequestRecord,
   AccessStatus,
   SecretRecord,
+  SecretVersionRecord,
   ServiceTokenRecord,
   ServiceTokenStatus,
 } from "@secrets/proto/admin";
 import type { AccessRequestWithSecret } from "../access-requests/access-requests-dal.ts";
-import type { AccessRequestStatus, Secret, ServiceTokenStatus as StoredTokenStatus } from "../db/schema.ts";
+import type {
+  AccessRequestStatus,
+  Secret,
+  SecretVersion,
+  ServiceTokenStatus as StoredTokenStatus,
+} from "../db/schema.ts";
 import type { ServiceTokenWithGrants } from "../service-tokens/service-tokens-dal.ts";
 
 const ms = (date: Date | null) => (date === null ? undefined : date.getTime());
@@ -26,6 +32,18 @@ export function secretRecord(
     updatedAtMs: secret.updatedAt.getTime(),
     createdBy: secret.createdBy,
     requestedBy: secret.requestedBy,
+    version: secret.version,
+  });
+}
+
+export function secretVersionRecord(
+  row: Pick<SecretVersion, "version" | "createdAt" | "createdBy" | "restoredFrom">,
+) {
+  return SecretVersionRecord.fromPartial({
+    version: row.version,
+    createdAtMs: row.createdAt.getTime(),
+    createdBy: row.createdBy,
+    restoredFrom: row.restoredFrom,
   });
 }
 

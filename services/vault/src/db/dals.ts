@@ -1,5 +1,6 @@
 import { createAccessRequestsDal } from "../access-requests/access-requests-dal.ts";
 import { createAuditOutboxDal } from "../audit/audit-outbox-dal.ts";
+import { createSecretVersionsDal } from "../secrets/secret-versions-dal.ts";
 import { createSecretsDal } from "../secrets/secrets-dal.ts";
 import { createServiceTokensDal } from "../service-tokens/service-tokens-dal.ts";
 import type { Database } from "./connection.ts";
@@ -8,6 +9,7 @@ import type { Database } from "./connection.ts";
 export function createDals(db: Database) {
   return {
     secrets: createSecretsDal({ db }),
+    secretVersions: createSecretVersionsDal({ db }),
     accessRequests: createAccessRequestsDal({ db }),
     serviceTokens: createServiceTokensDal({ db }),
     auditOutbox: createAuditOutboxDal({ db }),

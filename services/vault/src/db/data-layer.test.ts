@@ -13,7 +13,7 @@ import { createServiceTokensDal } from "../service-tokens/service-tokens-dal.ts"
 import { type Database, type DatabaseKind, type OpenedDatabase, openDatabase } from "./connection.ts";
 import { InvalidCursorError, type Page } from "./cursor.ts";
 import { PgErrorCode, pgErrorCode } from "./errors.ts";
-import { accessRequests, secrets, serviceTokens } from "./schema.ts";
+import { accessRequests, secrets, secretVersions, serviceTokens } from "./schema.ts";
 
 const backends: DatabaseKind[] = ["postgres", "pglite"];
 
@@ -72,7 +72,7 @@ describe.each(backends)("data layer on %s", (kind) => {
   });
 
   beforeEach(async () => {
-    await db.execute(sql`truncate ${accessRequests}, ${secrets}, ${serviceTokens}`);
+    await db.execute(sql`truncate ${secretVersions}, ${accessRequests}, ${secrets}, ${serviceTokens}`);
   });
 
   const newSecret = (
@@ -85,7 +85,7 @@ describe.each(backends)("data layer on %s", (kind) => {
       description: extra.description,
       createdBy: "admin",
       ...(extra.valueEncrypted
-        ? { valueEncrypted: extra.valueEncrypted, keyId: extra.keyId ?? 1 }
+        ? { valueEncrypted: extra.valueEncrypted, keyId: extra.keyId ?? 1, version: 1 }
         : { valueEncrypted: null, keyId: null }),
     });
 
@@ -130,16 +130,12 @@ describe.each(backends)("data layer on %s", (kind) => {
     it("updates fields, bumps updated_at, and returns undefined for an unknown id", async () => {
       const secret = await newSecret("UPDATED", { description: "old" });
       await sleep(5);
-      const updated = await secretsDal.update(secret.id, { valueEncrypted: bytes(9), keyId: 7 });
-      expect(updated).toMatchObject({ description: "old", keyId: 7 });
+      const updated = await secretsDal.update(secret.id, { valueEncrypted: bytes(9), keyId: 7, version: 1 });
+      expect(updated).toMatchObject({ description: "old", keyId: 7, version: 1 });
       expect([...(updated?.valueEncrypted ?? [])]).toEqual([9]);
       expect(updated?.updatedAt.getTime()).toBeGreaterThan(secret.updatedAt.getTime());
-      const cleared = await secretsDal.update(secret.id, {
-        description: "new",
-        valueEncrypted: null,
-        keyId: null,
-      });
-      expect(cleared).toMatchObject({ description: "new", valueEncrypted: null, keyId: null });
+      const described = await secretsDal.update(secret.id, { description: "new" });
+      expect(described).toMatchObject({ description: "new", keyId: 7, version: 1 });
       expect(await secretsDal.update("missing", { description: "x" })).toBeUndefined();
     });
 
@@ -201,7 +197,7 @@ describe.each(backends)("data layer on %s", (kind) => {
         description: "",
         serviceName: "api",
       });
-      await secretsDal.update(filled.secret.id, { valueEncrypted: bytes(1), keyId: 1 });
+      await secretsDal.update(filled.secret.id, { valueEncrypted: bytes(1), keyId: 1, version: 1 });
       await newSecret("admin-created-empty");
       const page = await secretsDal.list({ missingOnly: true, limit: 10 });
       expect(page.items.map((item) => [item.name, item.hasValue, item.requestedBy])).toEqual([

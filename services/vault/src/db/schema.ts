@@ -12,7 +12,9 @@ import {
   check,
   customType,
   index,
+  integer,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -73,8 +75,34 @@ export const secrets = pgTable(
     isActive: boolean("is_active").notNull().default(true),
     /** Created automatically because a service asked for a secret that did not exist. */
     isStub: boolean("is_stub").notNull().default(false),
+    /** The current value's version (1, 2, ...); 0 while the secret has never had a value. */
+    version: integer("version").notNull().default(0),
   },
   (table) => [index("secrets_key_id_idx").on(table.keyId)],
+);
+
+/**
+ * Every value a secret has had, newest kept (the last 10 by default), encrypted like the current one (the
+ * secret's id as AAD), so an admin can roll back and a rewrap moves them to a new key too.
+ */
+export const secretVersions = pgTable(
+  "secret_versions",
+  {
+    secretId: text("secret_id")
+      .notNull()
+      .references(() => secrets.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    valueEncrypted: bytea("value_encrypted").notNull(),
+    keyId: bigint("key_id", { mode: "number" }).notNull(),
+    createdAt: timestampTz("created_at").notNull().defaultNow(),
+    createdBy: text("created_by").notNull(),
+    /** For a rollback, the version whose value it restored; 0 otherwise. */
+    restoredFrom: integer("restored_from").notNull().default(0),
+  },
+  (table) => [
+    primaryKey({ columns: [table.secretId, table.version] }),
+    index("secret_versions_key_id_idx").on(table.keyId),
+  ],
 );
 
 export const serviceTokens = pgTable(
@@ -176,3 +204,4 @@ export type Secret = typeof secrets.$inferSelect;
 export type ServiceToken = typeof serviceTokens.$inferSelect;
 export type AccessRequest = typeof accessRequests.$inferSelect;
 export type AdminToken = typeof adminTokens.$inferSelect;
+export type SecretVersion = typeof secretVersions.$inferSelect;

@@ -98,7 +98,12 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       adminOperations.putSecret,
       options,
       guard("put-secret", (r) =>
-        secrets.put(adminFacts(r.admin), { name: r.name, description: r.description, value: r.value }),
+        secrets.put(adminFacts(r.admin), {
+          name: r.name,
+          description: r.description,
+          value: r.value,
+          expectedVersion: r.expectedVersion,
+        }),
       ),
     ),
     serve(
@@ -106,6 +111,24 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       adminOperations.deleteSecret,
       options,
       guard("delete-secret", (r) => secrets.remove(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.listSecretVersions,
+      options,
+      guard("list-secret-versions", (r) => secrets.listVersions(adminFacts(r.admin), r.id)),
+    ),
+    serve(
+      bus,
+      adminOperations.rollbackSecret,
+      options,
+      guard("rollback-secret", (r) =>
+        secrets.rollback(adminFacts(r.admin), {
+          id: r.id,
+          version: r.version,
+          expectedVersion: r.expectedVersion,
+        }),
+      ),
     ),
     serve(
       bus,

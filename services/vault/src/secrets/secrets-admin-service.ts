@@ -1,22 +1,27 @@
 import { AuditEventName, BusError, ErrorCode, invalidArgument, Reason } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { SealedValue } from "@secrets/proto/admin";
+import type { SecretChanged } from "@secrets/proto/vault";
 import { openSealedValue, type SealingKeyPair } from "@secrets/sealing";
 import { checkDescription, checkSecretName, checkValue } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
-import { secretRecord, withoutValue } from "../admin/records.ts";
+import { secretRecord, secretVersionRecord, withoutValue } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
 import type { Dals } from "../db/dals.ts";
 import { PgErrorCode, pgErrorCode } from "../db/errors.ts";
+import type { Secret } from "../db/schema.ts";
 import type { Keyring } from "../keyring/index.ts";
-import type { SecretChanges } from "./secrets-dal.ts";
 
 export interface SecretsAdminDeps {
-  dals: Pick<Dals, "secrets">;
+  dals: Pick<Dals, "secrets" | "secretVersions">;
   audit: AdminAudit;
   keyring: Pick<Keyring, "encrypt" | "keyIdOf">;
   sealingKey: SealingKeyPair;
   logger: Logger;
+  /** Told after a value changes or a secret is deleted (committed); never given the value. */
+  notify: (change: SecretChanged) => void;
+  /** Versions kept per secret, the current one included. */
+  versionsKept: number;
   newId?: () => string;
 }
 
@@ -24,9 +29,24 @@ export interface PutSecretInput {
   name: string;
   description?: string | undefined;
   value?: SealedValue | undefined;
+  /** Check-and-set: the version the admin last saw. */
+  expectedVersion?: number | undefined;
 }
 
-/** Admin operations on secrets: list (never a value), create or update by name, delete. */
+function versionConflict(name: string, current: number, expected: number): BusError {
+  return new BusError(
+    ErrorCode.CONFLICT,
+    `Secret ${name} is at version ${current}, not ${expected}: someone changed it; reload and try again`,
+    { reason: Reason.VERSION_CONFLICT },
+  );
+}
+
+const concurrentChange = (name: string) =>
+  new BusError(ErrorCode.CONFLICT, `Secret ${name} was changed concurrently; reload and try again`, {
+    reason: Reason.VERSION_CONFLICT,
+  });
+
+/** Admin operations on secrets: list (never a value), create or update by name, versions, delete. */
 export function createSecretsAdminService(deps: SecretsAdminDeps) {
   const newId = deps.newId ?? (() => Bun.randomUUIDv7());
   const encoder = new TextEncoder();
@@ -53,6 +73,33 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
     return { valueEncrypted, keyId: deps.keyring.keyIdOf(valueEncrypted) };
   }
 
+  /** Records a new current value as a version and forgets the ones beyond what is kept. */
+  async function keepVersion(
+    tx: Pick<Dals, "secretVersions">,
+    row: Secret,
+    createdBy: string,
+    restoredFrom = 0,
+  ): Promise<void> {
+    if (!row.valueEncrypted || row.keyId === null) return;
+    await tx.secretVersions.insert({
+      secretId: row.id,
+      version: row.version,
+      valueEncrypted: row.valueEncrypted,
+      keyId: row.keyId,
+      createdBy,
+      restoredFrom,
+    });
+    await tx.secretVersions.prune(row.id, row.version, deps.versionsKept);
+  }
+
+  async function record(tx: Pick<Dals, "secrets">, row: Secret) {
+    const requestedBy = (await tx.secrets.requestersOf([row.id])).get(row.id) ?? [];
+    return secretRecord(withoutValue(row, requestedBy));
+  }
+
+  const changed = (row: Secret) =>
+    deps.notify({ secretId: row.id, secretName: row.name, version: row.version, deleted: false });
+
   return {
     list(admin: Admin, request: { query: string; missingOnly: boolean; limit: number; cursor: string }) {
       return deps.audit.read({ ...admin, event: AuditEventName.secretList }, async () => {
@@ -66,9 +113,9 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
       });
     },
 
-    put(admin: Admin, input: PutSecretInput) {
+    async put(admin: Admin, input: PutSecretInput) {
       const facts = { ...admin, event: AuditEventName.secretPut, secretName: input.name };
-      return deps.audit.change(facts, async (tx) => {
+      const outcome = await deps.audit.change(facts, async (tx) => {
         const violations = [
           ...checkSecretName(input.name, "name"),
           ...(input.description === undefined ? [] : checkDescription(input.description)),
@@ -77,12 +124,15 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
         const value = input.value === undefined ? undefined : unseal(input.value, input.name);
         if (value !== undefined && checkValue(value).length > 0) throw invalidArgument(checkValue(value));
         const existing = await tx.secrets.findByName(input.name);
+        const current = existing?.version ?? 0;
+        if (input.expectedVersion !== undefined && input.expectedVersion !== current) {
+          throw versionConflict(input.name, current, input.expectedVersion);
+        }
         const id = existing?.id ?? newId();
-        const encrypted = value === undefined ? undefined : encrypt(value, id);
+        const encrypted = value === undefined ? undefined : { ...encrypt(value, id), version: current + 1 };
         const description = input.description === undefined ? {} : { description: input.description };
-        const changes: SecretChanges = encrypted ? { ...description, ...encrypted } : description;
         const row = existing
-          ? await tx.secrets.update(id, changes)
+          ? await tx.secrets.update(id, encrypted ? { ...description, ...encrypted } : description, current)
           : await tx.secrets
               .insert({
                 id,
@@ -92,30 +142,74 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
                 ...(encrypted ?? { valueEncrypted: null, keyId: null }),
               })
               .catch((error: unknown) => {
-                if (pgErrorCode(error) !== PgErrorCode.uniqueViolation) throw error;
-                throw new BusError(
-                  ErrorCode.CONFLICT,
-                  `Secret ${input.name} was created concurrently; try again`,
-                );
+                if (pgErrorCode(error) === PgErrorCode.uniqueViolation) throw concurrentChange(input.name);
+                throw error;
               });
-        if (!row)
-          throw new BusError(ErrorCode.CONFLICT, `Secret ${input.name} was deleted concurrently; try again`);
-        const requestedBy = (await tx.secrets.requestersOf([id])).get(id) ?? [];
+        if (!row) throw concurrentChange(input.name);
+        if (encrypted) await keepVersion(tx, row, admin.actor);
         return {
-          result: { secret: secretRecord(withoutValue(row, requestedBy)), created: !existing },
+          result: { row, secret: await record(tx, row), created: !existing },
           facts: { secretId: id },
         };
       });
+      if (input.value !== undefined) changed(outcome.row);
+      return { secret: outcome.secret, created: outcome.created };
     },
 
-    remove(admin: Admin, id: string) {
-      return deps.audit.change({ ...admin, event: AuditEventName.secretDelete, targetId: id }, async (tx) => {
-        const secret = await tx.secrets.findById(id);
-        if (!secret || !(await tx.secrets.remove(id))) {
-          throw new BusError(ErrorCode.NOT_FOUND, `No secret has the id "${id}"`);
-        }
-        return { result: {}, facts: { secretId: id, secretName: secret.name } };
+    listVersions(admin: Admin, id: string) {
+      return deps.audit.read({ ...admin, event: AuditEventName.secretVersions, targetId: id }, async () => {
+        const secret = await deps.dals.secrets.findById(id);
+        if (!secret) throw new BusError(ErrorCode.NOT_FOUND, `No secret has the id "${id}"`);
+        const versions = await deps.dals.secretVersions.list(id);
+        return { versions: versions.map(secretVersionRecord), currentVersion: secret.version };
       });
+    },
+
+    async rollback(
+      admin: Admin,
+      input: { id: string; version: number; expectedVersion?: number | undefined },
+    ) {
+      const facts = { ...admin, event: AuditEventName.secretRollback, targetId: input.id };
+      const outcome = await deps.audit.change(facts, async (tx) => {
+        const secret = await tx.secrets.findById(input.id);
+        if (!secret) throw new BusError(ErrorCode.NOT_FOUND, `No secret has the id "${input.id}"`);
+        if (input.expectedVersion !== undefined && input.expectedVersion !== secret.version) {
+          throw versionConflict(secret.name, secret.version, input.expectedVersion);
+        }
+        const kept = await tx.secretVersions.find(secret.id, input.version);
+        if (!kept) {
+          throw new BusError(ErrorCode.NOT_FOUND, `Secret ${secret.name} keeps no version ${input.version}`);
+        }
+        // The kept envelope is bound to the secret's id, so it becomes the current value as is.
+        const row = await tx.secrets.update(
+          secret.id,
+          { valueEncrypted: kept.valueEncrypted, keyId: kept.keyId, version: secret.version + 1 },
+          secret.version,
+        );
+        if (!row) throw concurrentChange(secret.name);
+        await keepVersion(tx, row, admin.actor, input.version);
+        return {
+          result: { row, secret: await record(tx, row) },
+          facts: { secretId: row.id, secretName: row.name },
+        };
+      });
+      changed(outcome.row);
+      return { secret: outcome.secret };
+    },
+
+    async remove(admin: Admin, id: string) {
+      const removed = await deps.audit.change(
+        { ...admin, event: AuditEventName.secretDelete, targetId: id },
+        async (tx) => {
+          const secret = await tx.secrets.findById(id);
+          if (!secret || !(await tx.secrets.remove(id))) {
+            throw new BusError(ErrorCode.NOT_FOUND, `No secret has the id "${id}"`);
+          }
+          return { result: secret, facts: { secretId: id, secretName: secret.name } };
+        },
+      );
+      deps.notify({ secretId: removed.id, secretName: removed.name, version: 0, deleted: true });
+      return {};
     },
   };
 }

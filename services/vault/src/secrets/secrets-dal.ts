@@ -15,13 +15,15 @@ export type NewSecret = {
   description?: string;
   createdBy: string;
   isStub?: boolean;
-} & ({ valueEncrypted: Uint8Array; keyId: number } | { valueEncrypted: null; keyId: null });
+} & (
+  | { valueEncrypted: Uint8Array; keyId: number; version: number }
+  | { valueEncrypted: null; keyId: null; version?: 0 }
+);
 
-/** Changes to a secret; a value always comes with the id of the key it is encrypted under. */
+/** Changes to a secret; a value always comes with the id of the key it is encrypted under and its version. */
 export type SecretChanges = { description?: string } & (
-  | { valueEncrypted?: never; keyId?: never }
-  | { valueEncrypted: Uint8Array; keyId: number }
-  | { valueEncrypted: null; keyId: null }
+  | { valueEncrypted?: never; keyId?: never; version?: never }
+  | { valueEncrypted: Uint8Array; keyId: number; version: number }
 );
 
 /** A secret in a list: no ciphertext, but whether it has a value and which services asked for it. */
@@ -92,12 +94,20 @@ export function createSecretsDal({ db }: { db: Database }) {
       return row;
     },
 
-    /** Applies `changes` and bumps `updated_at`; undefined when no such secret exists. */
-    async update(id: string, changes: SecretChanges): Promise<Secret | undefined> {
+    /**
+     * Applies `changes` and bumps `updated_at`; undefined when no such secret exists, or when
+     * `currentVersion` is given and the stored version is another (a concurrent change won).
+     */
+    async update(id: string, changes: SecretChanges, currentVersion?: number): Promise<Secret | undefined> {
       const [row] = await db
         .update(secrets)
         .set({ ...changes, updatedAt: sql`now()` })
-        .where(eq(secrets.id, id))
+        .where(
+          and(
+            eq(secrets.id, id),
+            currentVersion === undefined ? undefined : eq(secrets.version, currentVersion),
+          ),
+        )
         .returning();
       return row;
     },
