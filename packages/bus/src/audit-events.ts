@@ -3,6 +3,7 @@ import type { AuditEvent } from "@secrets/proto/audit";
 /** The closed set of audit event names (`AuditEvent.event`); also the `event` label in Loki. */
 export const AuditEventName = {
   secretGet: "secret.get",
+  secretWatch: "secret.watch",
   tokenRegister: "token.register",
   secretList: "secret.list",
   secretPut: "secret.put",
@@ -20,6 +21,8 @@ export const AuditEventName = {
   adminLogout: "admin.logout",
   adminTokenCreate: "admin.token.create",
   adminTokenRevoke: "admin.token.revoke",
+  keyRotate: "key.rotate",
+  keyStatus: "key.status",
 } as const;
 export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
 

@@ -23,6 +23,8 @@ import {
   EndAdminSessionRequest,
   GrantAccessReply,
   GrantAccessRequest,
+  KeyStatusReply,
+  KeyStatusRequest,
   ListAccessRequestsReply,
   ListAccessRequestsRequest,
   ListSecretsReply,
@@ -35,6 +37,8 @@ import {
   PutSecretRequest,
   RollbackSecretReply,
   RollbackSecretRequest,
+  RotateKeyReply,
+  RotateKeyRequest,
   SealingKeyReply,
   SealingKeyRequest,
 } from "@secrets/proto/admin";
@@ -47,6 +51,8 @@ import {
 } from "@secrets/proto/audit";
 import {
   SecretChanged,
+  VaultAuthorizeWatchReply,
+  VaultAuthorizeWatchRequest,
   VaultGetSecretReply,
   VaultGetSecretRequest,
   VaultPingReply,
@@ -91,6 +97,12 @@ export const serviceOperations = {
     VaultRegisterTokenReply,
   ),
   ping: operation("v1.vault.service.ping", VaultPingRequest, VaultPingReply),
+  /** A WatchSecrets stream's token and names: which requested secrets the service is granted, and their versions. */
+  authorizeWatch: operation(
+    "v1.vault.service.authorize-watch",
+    VaultAuthorizeWatchRequest,
+    VaultAuthorizeWatchReply,
+  ),
 } as const;
 
 /** Admin operations on the vault, requested by the admin API. */
@@ -134,6 +146,8 @@ export const adminOperations = {
     DecideAccessRequestReply,
   ),
   grantAccess: operation("v1.vault.admin.grant-access", GrantAccessRequest, GrantAccessReply),
+  rotateKey: operation("v1.vault.admin.rotate-key", RotateKeyRequest, RotateKeyReply),
+  keyStatus: operation("v1.vault.admin.key-status", KeyStatusRequest, KeyStatusReply),
   listServiceTokens: operation(
     "v1.vault.admin.list-service-tokens",
     ListServiceTokensRequest,

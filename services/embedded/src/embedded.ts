@@ -4,7 +4,14 @@ import { createFileQueryBackend, JournalStreamStore, serveAuditQueries } from "@
 import { MemoryBus } from "@secrets/bus";
 import { createGatewayServer, loadServerTls } from "@secrets/gateway-grpc";
 import type { Logger } from "@secrets/logger";
-import { loadOrCreateKeyring, loadOrCreateSealingKey, openDatabase, startVault } from "@secrets/vault";
+import {
+  keyRotationOptions,
+  loadMasterKey,
+  loadOrCreateKeyring,
+  loadOrCreateSealingKey,
+  openDatabase,
+  startVault,
+} from "@secrets/vault";
 import type { BannerFacts } from "./banner.ts";
 import type { EmbeddedConfig } from "./config.ts";
 
@@ -31,11 +38,13 @@ export async function startEmbedded(
     streams: journal,
   });
   const database = await openDatabase({ dataDir: vaultConfig.dataDir, maxConnections: 1 });
+  const masterKey =
+    vaultConfig.masterKeyFile === undefined ? undefined : await loadMasterKey(vaultConfig.masterKeyFile);
   const vault = await startVault({
     bus,
     db: database.db,
-    keyring: await loadOrCreateKeyring({ dataDir: vaultConfig.dataDir }),
-    sealingKey: await loadOrCreateSealingKey({ dataDir: vaultConfig.dataDir }),
+    keyring: await loadOrCreateKeyring({ dataDir: vaultConfig.dataDir, masterKey }),
+    sealingKey: await loadOrCreateSealingKey({ dataDir: vaultConfig.dataDir, masterKey }),
     logger: logger.child({ part: "vault" }),
     options: {
       auditTimeoutMs: vaultConfig.auditTimeoutMs,
@@ -43,6 +52,7 @@ export async function startEmbedded(
       usageFlushIntervalMs: vaultConfig.usageFlushIntervalMs,
       maxPendingTokens: vaultConfig.maxPendingTokens,
       secretVersionsKept: vaultConfig.secretVersionsKept,
+      keyRotation: keyRotationOptions(vaultConfig),
       adminSessionTtlMs: vaultConfig.adminSessionTtlHours * 3_600_000,
       adminBootstrap,
     },

@@ -48,6 +48,30 @@ export const vaultConfigSpec = {
     min: 1,
     max: 24 * 30,
   }),
+  masterKeyFile: env.optionalString(
+    "VAULT_MASTER_KEY_FILE",
+    "file holding a 32-byte key (base64) that encrypts the key files, so the data directory alone reveals no key",
+  ),
+  keyRotationIntervalDays: env.int("KEY_ROTATION_INTERVAL_DAYS", "days between automatic key rotations", {
+    default: 30,
+    min: 1,
+    max: 3650,
+  }),
+  keyCheckIntervalMs: env.int(
+    "KEY_CHECK_INTERVAL_MS",
+    "how often the rotation schedule, the rewrap and shared key-file changes are looked at",
+    { default: 60_000, min: 100 },
+  ),
+  rewrapBatchSize: env.int("REWRAP_BATCH_SIZE", "values re-encrypted per transaction by the rewrap", {
+    default: 100,
+    min: 1,
+    max: 10_000,
+  }),
+  keyRetireGraceMs: env.int(
+    "KEY_RETIRE_GRACE_MS",
+    "how long a previous key stays after the last row moved off it (longer than KEY_CHECK_INTERVAL_MS)",
+    { default: 300_000, min: 0 },
+  ),
   secretVersionsKept: env.int(
     "SECRET_VERSIONS_KEPT",
     "values kept per secret for rollback, the current one included",
@@ -71,4 +95,14 @@ export type VaultConfig = ConfigOf<typeof vaultConfigSpec>;
 
 export function parseVaultConfig(environment: Record<string, string | undefined>): VaultConfig {
   return parseConfig(vaultConfigSpec, environment);
+}
+
+/** The key-rotation settings as the vault uses them. */
+export function keyRotationOptions(config: VaultConfig) {
+  return {
+    rotationIntervalMs: config.keyRotationIntervalDays * 86_400_000,
+    checkIntervalMs: config.keyCheckIntervalMs,
+    batchSize: config.rewrapBatchSize,
+    retireGraceMs: config.keyRetireGraceMs,
+  };
 }

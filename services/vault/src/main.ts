@@ -5,9 +5,9 @@
 import { connectBusFromConfig } from "@secrets/bus";
 import { parseConfigOrExit } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
-import { vaultConfigSpec } from "./config.ts";
+import { keyRotationOptions, vaultConfigSpec } from "./config.ts";
 import { openDatabase } from "./db/connection.ts";
-import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
+import { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 import { startVault } from "./vault.ts";
 
 const config = parseConfigOrExit(vaultConfigSpec, process.env);
@@ -18,8 +18,9 @@ const database = await openDatabase({
   dataDir: config.dataDir,
   maxConnections: config.databasePoolSize,
 });
-const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir });
-const sealingKey = await loadOrCreateSealingKey({ dataDir: config.dataDir });
+const masterKey = config.masterKeyFile === undefined ? undefined : await loadMasterKey(config.masterKeyFile);
+const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir, masterKey });
+const sealingKey = await loadOrCreateSealingKey({ dataDir: config.dataDir, masterKey });
 const bus = await connectBusFromConfig(config, "vault", logger);
 const vault = await startVault({
   bus,
@@ -36,6 +37,7 @@ const vault = await startVault({
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     maxPendingTokens: config.maxPendingTokens,
     secretVersionsKept: config.secretVersionsKept,
+    keyRotation: keyRotationOptions(config),
     adminSessionTtlMs: config.adminSessionTtlHours * 3_600_000,
     adminBootstrap:
       config.adminBootstrapToken === undefined

@@ -304,6 +304,30 @@ export interface EndAdminSessionRequest {
 export interface EndAdminSessionReply {
 }
 
+/** Encryption-key rotation. Key ids never leave the vault; these report times and counts only. */
+export interface RotateKeyRequest {
+  admin?: AdminContext | undefined;
+}
+
+export interface RotateKeyReply {
+  /** When the new current key was created, ms since the epoch. */
+  rotatedAtMs: number;
+  /** Values (current and kept versions) still under an older key; the background rewrap moves them. */
+  pendingRewrap: number;
+}
+
+export interface KeyStatusRequest {
+  admin?: AdminContext | undefined;
+}
+
+export interface KeyStatusReply {
+  lastRotatedAtMs: number;
+  nextRotationAtMs: number;
+  pendingRewrap: number;
+  /** Keys in the key file: the current one and those still used by some row (or in their grace period). */
+  keyCount: number;
+}
+
 function createBaseAdminContext(): AdminContext {
   return { actor: "", requestId: "", ipAddress: "", userAgent: "" };
 }
@@ -3312,6 +3336,278 @@ export const EndAdminSessionReply: MessageFns<EndAdminSessionReply> = {
   },
   fromPartial<I extends Exact<DeepPartial<EndAdminSessionReply>, I>>(_: I): EndAdminSessionReply {
     const message = createBaseEndAdminSessionReply();
+    return message;
+  },
+};
+
+function createBaseRotateKeyRequest(): RotateKeyRequest {
+  return { admin: undefined };
+}
+
+export const RotateKeyRequest: MessageFns<RotateKeyRequest> = {
+  encode(message: RotateKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminContext.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RotateKeyRequest>, I>>(base?: I): RotateKeyRequest {
+    return RotateKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateKeyRequest>, I>>(object: I): RotateKeyRequest {
+    const message = createBaseRotateKeyRequest();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminContext.fromPartial(object.admin)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRotateKeyReply(): RotateKeyReply {
+  return { rotatedAtMs: 0, pendingRewrap: 0 };
+}
+
+export const RotateKeyReply: MessageFns<RotateKeyReply> = {
+  encode(message: RotateKeyReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rotatedAtMs !== 0) {
+      writer.uint32(8).int64(message.rotatedAtMs);
+    }
+    if (message.pendingRewrap !== 0) {
+      writer.uint32(16).int64(message.pendingRewrap);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateKeyReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateKeyReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rotatedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pendingRewrap = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RotateKeyReply>, I>>(base?: I): RotateKeyReply {
+    return RotateKeyReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateKeyReply>, I>>(object: I): RotateKeyReply {
+    const message = createBaseRotateKeyReply();
+    message.rotatedAtMs = object.rotatedAtMs ?? 0;
+    message.pendingRewrap = object.pendingRewrap ?? 0;
+    return message;
+  },
+};
+
+function createBaseKeyStatusRequest(): KeyStatusRequest {
+  return { admin: undefined };
+}
+
+export const KeyStatusRequest: MessageFns<KeyStatusRequest> = {
+  encode(message: KeyStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminContext.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<KeyStatusRequest>, I>>(base?: I): KeyStatusRequest {
+    return KeyStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyStatusRequest>, I>>(object: I): KeyStatusRequest {
+    const message = createBaseKeyStatusRequest();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminContext.fromPartial(object.admin)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseKeyStatusReply(): KeyStatusReply {
+  return { lastRotatedAtMs: 0, nextRotationAtMs: 0, pendingRewrap: 0, keyCount: 0 };
+}
+
+export const KeyStatusReply: MessageFns<KeyStatusReply> = {
+  encode(message: KeyStatusReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.lastRotatedAtMs !== 0) {
+      writer.uint32(8).int64(message.lastRotatedAtMs);
+    }
+    if (message.nextRotationAtMs !== 0) {
+      writer.uint32(16).int64(message.nextRotationAtMs);
+    }
+    if (message.pendingRewrap !== 0) {
+      writer.uint32(24).int64(message.pendingRewrap);
+    }
+    if (message.keyCount !== 0) {
+      writer.uint32(32).int32(message.keyCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KeyStatusReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKeyStatusReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.lastRotatedAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.nextRotationAtMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pendingRewrap = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.keyCount = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<KeyStatusReply>, I>>(base?: I): KeyStatusReply {
+    return KeyStatusReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KeyStatusReply>, I>>(object: I): KeyStatusReply {
+    const message = createBaseKeyStatusReply();
+    message.lastRotatedAtMs = object.lastRotatedAtMs ?? 0;
+    message.nextRotationAtMs = object.nextRotationAtMs ?? 0;
+    message.pendingRewrap = object.pendingRewrap ?? 0;
+    message.keyCount = object.keyCount ?? 0;
     return message;
   },
 };

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -58,6 +60,22 @@ export interface RegisterTokenRequest {
 export interface RegisterTokenResponse {
   status: TokenStatus;
   message: string;
+}
+
+export interface WatchSecretsRequest {
+  /** The secrets to watch: 1 to 100 upper-case names, `^[A-Z][A-Z0-9_]{0,127}$`; repeated names count once. */
+  secretNames: string[];
+  /** Service token; the `authorization: Bearer` metadata takes precedence when present. */
+  token: string;
+}
+
+/** A secret's current version: sent once per authorized name when the stream opens, then after each change. */
+export interface SecretChange {
+  secretName: string;
+  /** The current value's version (1, 2, ...); 0 when the secret has no value yet or was deleted. */
+  version: number;
+  /** The secret was deleted; no more changes of it follow on this stream. */
+  deleted: boolean;
 }
 
 function createBaseGetSecretRequest(): GetSecretRequest {
@@ -364,6 +382,152 @@ export const RegisterTokenResponse: MessageFns<RegisterTokenResponse> = {
   },
 };
 
+function createBaseWatchSecretsRequest(): WatchSecretsRequest {
+  return { secretNames: [], token: "" };
+}
+
+export const WatchSecretsRequest: MessageFns<WatchSecretsRequest> = {
+  encode(message: WatchSecretsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.secretNames) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchSecretsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchSecretsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretNames.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<WatchSecretsRequest>, I>>(base?: I): WatchSecretsRequest {
+    return WatchSecretsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchSecretsRequest>, I>>(object: I): WatchSecretsRequest {
+    const message = createBaseWatchSecretsRequest();
+    message.secretNames = object.secretNames?.map((e) => e) || [];
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseSecretChange(): SecretChange {
+  return { secretName: "", version: 0, deleted: false };
+}
+
+export const SecretChange: MessageFns<SecretChange> = {
+  encode(message: SecretChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).int32(message.version);
+    }
+    if (message.deleted !== false) {
+      writer.uint32(24).bool(message.deleted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.deleted = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SecretChange>, I>>(base?: I): SecretChange {
+    return SecretChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretChange>, I>>(object: I): SecretChange {
+    const message = createBaseSecretChange();
+    message.secretName = object.secretName ?? "";
+    message.version = object.version ?? 0;
+    message.deleted = object.deleted ?? false;
+    return message;
+  },
+};
+
 export type SecretsServiceService = typeof SecretsServiceService;
 export const SecretsServiceService = {
   /**
@@ -390,6 +554,22 @@ export const SecretsServiceService = {
       Buffer.from(RegisterTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegisterTokenResponse => RegisterTokenResponse.decode(value),
   },
+  /**
+   * Streams what changes in the named secrets the service is granted: first the current version of each
+   * (so a client compares them with what it cached), then one message per change (set, rollback, delete).
+   * Never carries a value: the service calls GetSecret for it, audited as usual. Names the service is not
+   * granted are not reported. The stream ends with UNAUTHENTICATED or PERMISSION_DENIED when the token
+   * stops being valid, and with UNAVAILABLE when the gateway shuts down: clients reconnect.
+   */
+  watchSecrets: {
+    path: "/secrets.v1.SecretsService/WatchSecrets" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchSecretsRequest): Buffer => Buffer.from(WatchSecretsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchSecretsRequest => WatchSecretsRequest.decode(value),
+    responseSerialize: (value: SecretChange): Buffer => Buffer.from(SecretChange.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SecretChange => SecretChange.decode(value),
+  },
 } as const;
 
 export interface SecretsServiceServer extends UntypedServiceImplementation {
@@ -400,6 +580,14 @@ export interface SecretsServiceServer extends UntypedServiceImplementation {
   getSecret: handleUnaryCall<GetSecretRequest, GetSecretResponse>;
   /** Registers a self-generated service token; an admin approves it before it can fetch secrets. */
   registerToken: handleUnaryCall<RegisterTokenRequest, RegisterTokenResponse>;
+  /**
+   * Streams what changes in the named secrets the service is granted: first the current version of each
+   * (so a client compares them with what it cached), then one message per change (set, rollback, delete).
+   * Never carries a value: the service calls GetSecret for it, audited as usual. Names the service is not
+   * granted are not reported. The stream ends with UNAUTHENTICATED or PERMISSION_DENIED when the token
+   * stops being valid, and with UNAVAILABLE when the gateway shuts down: clients reconnect.
+   */
+  watchSecrets: handleServerStreamingCall<WatchSecretsRequest, SecretChange>;
 }
 
 export interface SecretsServiceClient extends Client {
@@ -438,6 +626,19 @@ export interface SecretsServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RegisterTokenResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Streams what changes in the named secrets the service is granted: first the current version of each
+   * (so a client compares them with what it cached), then one message per change (set, rollback, delete).
+   * Never carries a value: the service calls GetSecret for it, audited as usual. Names the service is not
+   * granted are not reported. The stream ends with UNAUTHENTICATED or PERMISSION_DENIED when the token
+   * stops being valid, and with UNAVAILABLE when the gateway shuts down: clients reconnect.
+   */
+  watchSecrets(request: WatchSecretsRequest, options?: Partial<CallOptions>): ClientReadableStream<SecretChange>;
+  watchSecrets(
+    request: WatchSecretsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SecretChange>;
 }
 
 export const SecretsServiceClient = makeGenericClientConstructor(

@@ -43,6 +43,28 @@ export interface VaultRegisterTokenReply {
   message: string;
 }
 
+/**
+ * Authorizes a WatchSecrets stream (and each re-check after a change): the token is authenticated as for
+ * GetSecret, and the reply lists the requested secrets the service is granted. No stub or access request
+ * is created: watching is not asking for access.
+ */
+export interface VaultAuthorizeWatchRequest {
+  secretNames: string[];
+  token: string;
+  caller?: CallerContext | undefined;
+}
+
+export interface VaultAuthorizeWatchReply {
+  /** The granted secrets among those requested, with their current versions; the others are left out. */
+  secrets: WatchedSecret[];
+}
+
+export interface WatchedSecret {
+  secretName: string;
+  /** The current value's version; 0 while the secret has no value. */
+  version: number;
+}
+
 export interface VaultPingRequest {
 }
 
@@ -446,6 +468,209 @@ export const VaultRegisterTokenReply: MessageFns<VaultRegisterTokenReply> = {
     const message = createBaseVaultRegisterTokenReply();
     message.status = object.status ?? 0;
     message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseVaultAuthorizeWatchRequest(): VaultAuthorizeWatchRequest {
+  return { secretNames: [], token: "", caller: undefined };
+}
+
+export const VaultAuthorizeWatchRequest: MessageFns<VaultAuthorizeWatchRequest> = {
+  encode(message: VaultAuthorizeWatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.secretNames) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    if (message.caller !== undefined) {
+      CallerContext.encode(message.caller, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultAuthorizeWatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultAuthorizeWatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretNames.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caller = CallerContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultAuthorizeWatchRequest>, I>>(base?: I): VaultAuthorizeWatchRequest {
+    return VaultAuthorizeWatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultAuthorizeWatchRequest>, I>>(object: I): VaultAuthorizeWatchRequest {
+    const message = createBaseVaultAuthorizeWatchRequest();
+    message.secretNames = object.secretNames?.map((e) => e) || [];
+    message.token = object.token ?? "";
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? CallerContext.fromPartial(object.caller)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVaultAuthorizeWatchReply(): VaultAuthorizeWatchReply {
+  return { secrets: [] };
+}
+
+export const VaultAuthorizeWatchReply: MessageFns<VaultAuthorizeWatchReply> = {
+  encode(message: VaultAuthorizeWatchReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.secrets) {
+      WatchedSecret.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultAuthorizeWatchReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultAuthorizeWatchReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secrets.push(WatchedSecret.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultAuthorizeWatchReply>, I>>(base?: I): VaultAuthorizeWatchReply {
+    return VaultAuthorizeWatchReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultAuthorizeWatchReply>, I>>(object: I): VaultAuthorizeWatchReply {
+    const message = createBaseVaultAuthorizeWatchReply();
+    message.secrets = object.secrets?.map((e) => WatchedSecret.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWatchedSecret(): WatchedSecret {
+  return { secretName: "", version: 0 };
+}
+
+export const WatchedSecret: MessageFns<WatchedSecret> = {
+  encode(message: WatchedSecret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    if (message.version !== 0) {
+      writer.uint32(16).int32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchedSecret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchedSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<WatchedSecret>, I>>(base?: I): WatchedSecret {
+    return WatchedSecret.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchedSecret>, I>>(object: I): WatchedSecret {
+    const message = createBaseWatchedSecret();
+    message.secretName = object.secretName ?? "";
+    message.version = object.version ?? 0;
     return message;
   },
 };

@@ -13,6 +13,7 @@ import type { createAccessRequestsAdminService } from "../access-requests/access
 import { adminFacts } from "../admin/admin-context.ts";
 import type { AdminAuthService } from "../admin-auth/admin-auth-service.ts";
 import { toBusError } from "../errors.ts";
+import type { KeysAdminService } from "../rotation/keys-admin-service.ts";
 import type { createSecretsAdminService } from "../secrets/secrets-admin-service.ts";
 import type { createServiceTokensAdminService } from "../service-tokens/service-tokens-admin-service.ts";
 
@@ -21,6 +22,7 @@ export interface AdminHandlerDeps {
   accessRequests: ReturnType<typeof createAccessRequestsAdminService>;
   serviceTokens: ReturnType<typeof createServiceTokensAdminService>;
   adminAuth: AdminAuthService;
+  keys: KeysAdminService;
   sealingKey: Pick<SealingKeyPair, "keyId" | "publicKey">;
   checkReady: () => Promise<void>;
   logger: Logger;
@@ -38,8 +40,20 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
         throw toBusError(error, deps.logger, operation);
       }
     };
-  const { secrets, accessRequests, serviceTokens, adminAuth } = deps;
+  const { secrets, accessRequests, serviceTokens, adminAuth, keys } = deps;
   return [
+    serve(
+      bus,
+      adminOperations.rotateKey,
+      options,
+      guard("rotate-key", (r) => keys.rotate(adminFacts(r.admin))),
+    ),
+    serve(
+      bus,
+      adminOperations.keyStatus,
+      options,
+      guard("key-status", (r) => keys.status(adminFacts(r.admin))),
+    ),
     serve(
       bus,
       adminOperations.authenticate,

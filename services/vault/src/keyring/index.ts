@@ -5,4 +5,5 @@
 export { DecryptionError, DecryptionFailure, KeyFileError, KeyringError } from "./errors.ts";
 export { keyFileName } from "./key-file.ts";
 export { type Keyring, type KeyringOptions, loadOrCreateKeyring } from "./keyring.ts";
+export { loadMasterKey } from "./master-key.ts";
 export { loadOrCreateSealingKey, sealingKeyFileName } from "./sealing-key.ts";

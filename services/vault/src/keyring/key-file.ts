@@ -10,7 +10,7 @@
  */
 import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
 import { KeyFileError } from "./errors.ts";
-import { readPrivateFile, writePrivateFile } from "./private-file.ts";
+import { type AtRest, readPrivate, writePrivate } from "./private-file.ts";
 
 export const keyFileName = "encryption-key.txt";
 export const keyFileFormatVersion = 1;
@@ -93,9 +93,12 @@ function isTime(value: unknown): value is number {
  * Reads and validates the key file; undefined if it does not exist. Refuses a file that group or others
  * may access: whoever can read it can decrypt every secret.
  */
-export async function readKeyFile(path: string): Promise<KeyFileContents | undefined> {
-  const text = await readPrivateFile(path, "key file");
-  return text === undefined ? undefined : parseKeyFile(text, path);
+export async function readKeyFile(
+  path: string,
+  atRest: AtRest = {},
+): Promise<(KeyFileContents & { storedPlain: boolean }) | undefined> {
+  const stored = await readPrivate(path, "key file", atRest);
+  return stored === undefined ? undefined : { ...parseKeyFile(stored.text, path), storedPlain: stored.plain };
 }
 
 /**
@@ -105,7 +108,7 @@ export async function readKeyFile(path: string): Promise<KeyFileContents | undef
 export function writeKeyFile(
   path: string,
   contents: KeyFileContents,
-  options: { replace: boolean },
+  options: { replace: boolean } & AtRest,
 ): Promise<boolean> {
-  return writePrivateFile(path, serializeKeyFile(contents), options);
+  return writePrivate(path, serializeKeyFile(contents), options);
 }

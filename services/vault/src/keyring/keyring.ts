@@ -1,4 +1,5 @@
-import { mkdir } from "node:fs/promises";
+import type { KeyObject } from "node:crypto";
+import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { open, readKeyId, seal } from "./envelope.ts";
 import { KeyFileError, KeyringError } from "./errors.ts";
@@ -14,8 +15,9 @@ import { generateKey, type KeyFileContents, keyFileName, readKeyFile, writeKeyFi
  *   leaves the file only through `retire()`, which the rewrap job calls once no row uses that key.
  * - The key file is written before the keyring changes in memory, so no value is ever encrypted under a
  *   key that a restart would lose.
- * - One process writes the key file. Replicas that share it must be restarted (or reloaded) after a
- *   rotation before they can read values written under the new key.
+ * - One process at a time changes the key file (the vaults take a PostgreSQL advisory lock for it).
+ *   Replicas sharing the file pick a change up with `refresh()` (cheap: a stat) before they encrypt, and
+ *   with `reload()` when they meet an envelope under a key they do not know yet.
  */
 export interface Keyring {
   /** Id of the current key, which `encrypt` uses. */
@@ -32,21 +34,31 @@ export interface Keyring {
   hasKey(keyId: number): boolean;
   /** Ids of all keys, current first. */
   keyIds(): number[];
+  /** Every key's id and creation time, current first (a key stopped being current when the one before it
+   *  in this list was created). */
+  keys(): { id: number; createdAt: number }[];
   /** Makes a new key current, keeping every previous key; persisted before it takes effect. */
   rotate(): Promise<void>;
   /** Removes a previous key from the key file; refuses the current key and unknown ids. */
   retire(keyId: number): Promise<void>;
+  /** Reads the key file again (another process rotated or retired); resolves whether anything changed. */
+  reload(): Promise<boolean>;
+  /** Reloads only when the file changed on disk since it was last read (a stat); resolves whether it did. */
+  refresh(): Promise<boolean>;
 }
 
 export interface KeyringOptions {
   /** The process's data directory (`SECRETS_DATA_DIR`); created with mode 0700 if missing. */
   dataDir: string;
+  /** The key-encryption key (VAULT_MASTER_KEY_FILE): the key file is stored wrapped with it. */
+  masterKey?: KeyObject | undefined;
   /** Clock in ms since the epoch; defaults to `Date.now`. */
   now?: () => number;
 }
 
 /**
- * Loads `<dataDir>/encryption-key.txt`, or creates it with a first key on first start.
+ * Loads `<dataDir>/encryption-key.txt`, or creates it with a first key on first start. With a master key,
+ * a file stored in clear is rewritten wrapped.
  *
  * @example
  * const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir });
@@ -55,31 +67,65 @@ export interface KeyringOptions {
 export async function loadOrCreateKeyring(options: KeyringOptions): Promise<Keyring> {
   const now = options.now ?? Date.now;
   const path = join(options.dataDir, keyFileName);
+  const atRest = { masterKey: options.masterKey };
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  let contents = await readKeyFile(path);
+  const stored = await readKeyFile(path, atRest);
+  // A master key configured after the file was written: wrap it now.
+  if (stored?.storedPlain) await writeKeyFile(path, stored, { replace: true, ...atRest });
+  let contents: KeyFileContents | undefined = stored;
   if (!contents) {
     const created = { keys: [generateKey([], now())], lastUpdated: now() };
     // Exclusive creation: if another process created the file meanwhile, its keys win.
-    contents = (await writeKeyFile(path, created, { replace: false })) ? created : await readKeyFile(path);
+    contents = (await writeKeyFile(path, created, { replace: false, ...atRest }))
+      ? created
+      : await readKeyFile(path, atRest);
     if (!contents) throw new KeyFileError(path, `Key file ${path} disappeared while it was being created`);
   }
-  return createKeyring(path, contents, now);
+  return createKeyring(path, contents, now, atRest);
 }
 
-function createKeyring(path: string, initial: KeyFileContents, now: () => number): Keyring {
+/** What identifies a version of the file on disk without reading it. */
+async function fingerprint(path: string): Promise<string> {
+  const info = await stat(path, { bigint: true });
+  return `${info.mtimeNs}:${info.size}:${info.ino}`;
+}
+
+function createKeyring(
+  path: string,
+  initial: KeyFileContents,
+  now: () => number,
+  atRest: { masterKey?: KeyObject | undefined },
+): Keyring {
   let state = indexed(initial);
-  // rotate() and retire() each read the state, write the file, then swap: one at a time.
+  let seen = "";
+  void fingerprint(path).then((print) => {
+    seen ||= print;
+  });
+  // rotate(), retire() and reload() each read the state, write or read the file, then swap: one at a time.
   let pending: Promise<unknown> = Promise.resolve();
-  const exclusive = (change: () => Promise<void>): Promise<void> => {
+  const exclusive = <T>(change: () => Promise<T>): Promise<T> => {
     const run = pending.then(change);
     pending = run.catch(() => {});
     return run;
   };
   const persist = async (keys: KeyFileContents["keys"]) => {
     const next = { keys, lastUpdated: now() };
-    await writeKeyFile(path, next, { replace: true });
+    await writeKeyFile(path, next, { replace: true, ...atRest });
     state = indexed(next);
+    seen = await fingerprint(path);
   };
+  const reload = () =>
+    exclusive(async () => {
+      const print = await fingerprint(path);
+      const contents = await readKeyFile(path, atRest);
+      if (!contents) throw new KeyFileError(path, `Key file ${path} is gone`);
+      seen = print;
+      const changed =
+        contents.lastUpdated !== state.contents.lastUpdated ||
+        contents.keys.length !== state.contents.keys.length;
+      if (changed) state = indexed(contents);
+      return changed;
+    });
 
   return {
     get activeKeyId() {
@@ -93,6 +139,7 @@ function createKeyring(path: string, initial: KeyFileContents, now: () => number
     keyIdOf: (envelope) => readKeyId(envelope),
     hasKey: (keyId) => state.byId.has(keyId),
     keyIds: () => state.contents.keys.map((key) => key.id),
+    keys: () => state.contents.keys.map((key) => ({ id: key.id, createdAt: key.createdAt })),
     rotate: () =>
       exclusive(() => {
         const keys = state.contents.keys;
@@ -106,6 +153,10 @@ function createKeyring(path: string, initial: KeyFileContents, now: () => number
         if (!state.byId.has(keyId)) throw new KeyringError(`Key ${keyId} is not in the key file`);
         return persist(state.contents.keys.filter((key) => key.id !== keyId));
       }),
+    reload,
+    async refresh() {
+      return (await fingerprint(path)) === seen ? false : reload();
+    },
   };
 }
 

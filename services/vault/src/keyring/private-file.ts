@@ -1,10 +1,41 @@
 /**
  * Files that hold key material: readable by their owner only, and replaced whole, atomically.
  */
-import { randomBytes } from "node:crypto";
+import { type KeyObject, randomBytes } from "node:crypto";
 import { link, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { KeyFileError } from "./errors.ts";
+import { isWrapped, unwrap, wrap } from "./master-key.ts";
+
+/** How a private file is protected at rest beyond its mode. */
+export interface AtRest {
+  /** The master key (VAULT_MASTER_KEY_FILE); unset: the file holds its content in clear. */
+  masterKey?: KeyObject | undefined;
+}
+
+/**
+ * Reads a private file, unwrapping it with the master key when it is wrapped. `plain` says the file was
+ * stored in clear although a master key is configured, so the caller rewrites it wrapped.
+ */
+export async function readPrivate(
+  path: string,
+  what: string,
+  atRest: AtRest = {},
+): Promise<{ text: string; plain: boolean } | undefined> {
+  const stored = await readPrivateFile(path, what);
+  if (stored === undefined) return undefined;
+  if (isWrapped(stored)) return { text: unwrap(stored, atRest.masterKey, path), plain: false };
+  return { text: stored, plain: atRest.masterKey !== undefined };
+}
+
+/** Writes a private file atomically, wrapped with the master key when one is configured. */
+export function writePrivate(
+  path: string,
+  text: string,
+  options: { replace: boolean } & AtRest,
+): Promise<boolean> {
+  return writePrivateFile(path, options.masterKey ? wrap(text, options.masterKey, path) : text, options);
+}
 
 /**
  * Reads a private file; undefined if it does not exist. Refuses a file that group or others may access,

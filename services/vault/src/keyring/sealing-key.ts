@@ -9,7 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { generateSealingKeyPair, type SealingKeyPair, sealingKeyId } from "@secrets/sealing";
 import { KeyFileError } from "./errors.ts";
-import { readPrivateFile, writePrivateFile } from "./private-file.ts";
+import { type AtRest, readPrivate, writePrivate } from "./private-file.ts";
 
 export const sealingKeyFileName = "sealing-key.json";
 
@@ -42,21 +42,24 @@ function parse(text: string, path: string): SealingKeyPair {
 }
 
 /** Loads the sealing key pair, creating it on first start (exclusively, so replicas agree on one). */
-export async function loadOrCreateSealingKey(options: {
-  dataDir: string;
-  now?: () => number;
-}): Promise<SealingKeyPair> {
+export async function loadOrCreateSealingKey(
+  options: { dataDir: string; now?: () => number } & AtRest,
+): Promise<SealingKeyPair> {
   const path = join(options.dataDir, sealingKeyFileName);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const existing = await readPrivateFile(path, "sealing key file");
-  if (existing !== undefined) return parse(existing, path);
+  const atRest = { masterKey: options.masterKey };
+  const existing = await readPrivate(path, "sealing key file", atRest);
+  if (existing !== undefined) {
+    const pair = parse(existing.text, path);
+    // A master key configured after the file was written: wrap it now.
+    if (existing.plain) await writePrivate(path, existing.text, { replace: true, ...atRest });
+    return pair;
+  }
   const pair = generateSealingKeyPair();
-  const placed = await writePrivateFile(path, serialize(pair, (options.now ?? Date.now)()), {
-    replace: false,
-  });
-  if (placed) return pair;
-  const winner = await readPrivateFile(path, "sealing key file");
+  const created = serialize(pair, (options.now ?? Date.now)());
+  if (await writePrivate(path, created, { replace: false, ...atRest })) return pair;
+  const winner = await readPrivate(path, "sealing key file", atRest);
   if (winner === undefined)
     throw new KeyFileError(path, `The sealing key file ${path} vanished while starting`);
-  return parse(winner, path);
+  return parse(winner.text, path);
 }

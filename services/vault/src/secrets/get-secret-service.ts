@@ -5,7 +5,7 @@ import type { AccessRequestsDal } from "../access-requests/access-requests-dal.t
 import { type AuditFacts, type AuditRecorder, refusalReason } from "../audit/audit-recorder.ts";
 import type { AccessRequest, Secret } from "../db/schema.ts";
 import { toBusError } from "../errors.ts";
-import type { Keyring } from "../keyring/index.ts";
+import { DecryptionError, DecryptionFailure, type Keyring } from "../keyring/index.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
 import type { UsageRecorder } from "../usage/usage-recorder.ts";
 import type { SecretsDal } from "./secrets-dal.ts";
@@ -27,7 +27,7 @@ export interface GetSecretDeps {
   authenticate: TokenAuthenticator;
   secrets: Pick<SecretsDal, "findByName" | "createStubWithAccessRequest" | "fillEmptyDescription">;
   accessRequests: Pick<AccessRequestsDal, "find" | "insertPending" | "setRequestedDescription">;
-  keyring: Pick<Keyring, "decrypt">;
+  keyring: Pick<Keyring, "decrypt" | "reload">;
   recorder: Pick<AuditRecorder, "record">;
   usage: Pick<UsageRecorder, "recordRead">;
   logger: Logger;
@@ -57,6 +57,17 @@ export function createGetSecretService(deps: GetSecretDeps) {
     if (secret.description === "") await deps.secrets.fillEmptyDescription(secret.id, description);
     else if (access.requestedDescription !== description) {
       await deps.accessRequests.setRequestedDescription(access.id, description);
+    }
+  }
+
+  /** Decrypts; a key another vault just rotated in is read from the shared key file, once. */
+  async function decryptCurrent(envelope: Uint8Array, secretId: string): Promise<Uint8Array> {
+    try {
+      return deps.keyring.decrypt(envelope, secretId);
+    } catch (error) {
+      if (!(error instanceof DecryptionError && error.reason === DecryptionFailure.unknownKey)) throw error;
+      await deps.keyring.reload();
+      return deps.keyring.decrypt(envelope, secretId);
     }
   }
 
@@ -106,7 +117,7 @@ export function createGetSecretService(deps: GetSecretDeps) {
         facts,
       );
     }
-    const value = decoder.decode(deps.keyring.decrypt(secret.valueEncrypted, secret.id));
+    const value = decoder.decode(await decryptCurrent(secret.valueEncrypted, secret.id));
     return { ok: true, value, facts, tokenId, accessRequestId: access.id };
   }
 

@@ -15,7 +15,7 @@ import type { Keyring } from "../keyring/index.ts";
 export interface SecretsAdminDeps {
   dals: Pick<Dals, "secrets" | "secretVersions">;
   audit: AdminAudit;
-  keyring: Pick<Keyring, "encrypt" | "keyIdOf">;
+  keyring: Pick<Keyring, "encrypt" | "keyIdOf" | "refresh">;
   sealingKey: SealingKeyPair;
   logger: Logger;
   /** Told after a value changes or a secret is deleted (committed); never given the value. */
@@ -115,6 +115,8 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
 
     async put(admin: Admin, input: PutSecretInput) {
       const facts = { ...admin, event: AuditEventName.secretPut, secretName: input.name };
+      // Another vault may have rotated: write under the key file's current key, not a stale one.
+      if (input.value !== undefined) await deps.keyring.refresh();
       const outcome = await deps.audit.change(facts, async (tx) => {
         const violations = [
           ...checkSecretName(input.name, "name"),

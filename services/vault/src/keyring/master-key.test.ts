@@ -1,0 +1,85 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./index.ts";
+import { loadMasterKey } from "./master-key.ts";
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "master-key-"));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function masterKeyIn(dir: string, name = "master.key") {
+  const path = join(dir, name);
+  writeFileSync(path, `${randomBytes(32).toString("base64")}\n`);
+  return loadMasterKey(path);
+}
+
+describe("the master key (VAULT_MASTER_KEY_FILE)", () => {
+  it("stores the key files wrapped, so the data directory alone reveals no key", async () => {
+    const dataDir = tempDir();
+    const masterKey = await masterKeyIn(tempDir());
+    const keyring = await loadOrCreateKeyring({ dataDir, masterKey });
+    await loadOrCreateSealingKey({ dataDir, masterKey });
+    const envelope = keyring.encrypt(new TextEncoder().encode("wrapped"), "s1");
+    for (const file of ["encryption-key.txt", "sealing-key.json"]) {
+      const text = readFileSync(join(dataDir, file), "utf8");
+      expect(JSON.parse(text).wrappedWith).toBe("vault-master-key");
+      expect(text).not.toMatch(/"keys"|"privateKey"/);
+    }
+    const again = await loadOrCreateKeyring({ dataDir, masterKey });
+    expect(new TextDecoder().decode(again.decrypt(envelope, "s1"))).toBe("wrapped");
+  });
+
+  it("refuses to start without the master key, or with another one", async () => {
+    const dataDir = tempDir();
+    await loadOrCreateKeyring({ dataDir, masterKey: await masterKeyIn(tempDir()) });
+    await expect(loadOrCreateKeyring({ dataDir })).rejects.toThrow(/set VAULT_MASTER_KEY_FILE/);
+    await expect(loadOrCreateKeyring({ dataDir, masterKey: await masterKeyIn(tempDir()) })).rejects.toThrow(
+      /cannot be decrypted with this master key/,
+    );
+  });
+
+  it("wraps key files written in clear once a master key is configured", async () => {
+    const dataDir = tempDir();
+    const plain = await loadOrCreateKeyring({ dataDir });
+    const envelope = plain.encrypt(new TextEncoder().encode("before"), "s2");
+    const masterKey = await masterKeyIn(tempDir());
+    const wrapped = await loadOrCreateKeyring({ dataDir, masterKey });
+    expect(JSON.parse(readFileSync(join(dataDir, "encryption-key.txt"), "utf8")).wrappedWith).toBe(
+      "vault-master-key",
+    );
+    expect(new TextDecoder().decode(wrapped.decrypt(envelope, "s2"))).toBe("before");
+  });
+
+  it("refuses a master key file that is not 32 bytes, without quoting it", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "short.key"), "c2hvcnQ=");
+    const error = await loadMasterKey(join(dir, "short.key")).catch((e: Error) => e);
+    expect(String(error)).toMatch(/32 bytes/);
+    expect(String(error)).not.toContain("c2hvcnQ=");
+  });
+});
+
+describe("keyring reload", () => {
+  it("lets a replica sharing the key file pick up a rotation", async () => {
+    const dataDir = tempDir();
+    const first = await loadOrCreateKeyring({ dataDir });
+    const second = await loadOrCreateKeyring({ dataDir });
+    expect(await second.refresh()).toBe(false);
+    await first.rotate();
+    const envelope = first.encrypt(new TextEncoder().encode("new key"), "s3");
+    expect(() => second.decrypt(envelope, "s3")).toThrow(/not in the key file/);
+    expect(await second.refresh()).toBe(true);
+    expect(second.activeKeyId).toBe(first.activeKeyId);
+    expect(new TextDecoder().decode(second.decrypt(envelope, "s3"))).toBe("new key");
+    expect(await second.refresh()).toBe(false);
+  });
+});

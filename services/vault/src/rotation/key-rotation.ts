@@ -1,0 +1,161 @@
+import { AuditEventName } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import type { Admin } from "../admin/admin-context.ts";
+import type { AdminAudit } from "../audit/admin-audit.ts";
+import type { Database } from "../db/connection.ts";
+import type { Keyring } from "../keyring/index.ts";
+import { createRewrapDal, type RewrapMove, type WrappedRow, withAdvisoryLock } from "./rewrap-dal.ts";
+
+/** Advisory lock ids (any fixed numbers, the same in every vault). */
+const rotationLock = 0x5ec7e7_01;
+const rewrapLock = 0x5ec7e7_02;
+
+export interface KeyRotationOptions {
+  /** Rotate when the current key is this old (KEY_ROTATION_INTERVAL_DAYS). */
+  rotationIntervalMs: number;
+  /** How often the schedule, the rewrap and key retirement are looked at. */
+  checkIntervalMs: number;
+  /** Rows moved per transaction. */
+  batchSize: number;
+  /** A previous key is removed only once it has not been current for this long (every replica has had
+   *  time to pick up the new one) and no row uses it. */
+  retireGraceMs: number;
+  now?: () => number;
+}
+
+export interface KeyRotationDeps {
+  db: Database;
+  keyring: Keyring;
+  audit: Pick<AdminAudit, "change">;
+  logger: Logger;
+  options: KeyRotationOptions;
+}
+
+const system: Admin = { actor: "system:key-rotation", requestId: "", ipAddress: "", userAgent: "" };
+
+/**
+ * Encryption-key rotation: a new key every `rotationIntervalMs` or on demand; a background rewrap that
+ * re-encrypts rows still under older keys in small transactions (reads and writes go on meanwhile: a row
+ * is always decryptable, under its old key until its update commits); and the removal of a previous key
+ * once no row uses it. Killing the vault at any point leaves every row under a key that is still in the key
+ * file; the next start resumes the rewrap.
+ */
+export function createKeyRotation(deps: KeyRotationDeps) {
+  const { db, keyring, logger, options } = deps;
+  const dal = createRewrapDal({ db });
+  const now = options.now ?? Date.now;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  /** Rotates under the rotation lock; `force` for an admin's request, else only when the key is due. */
+  async function rotate(admin: Admin | undefined): Promise<{ rotated: boolean; rotatedAtMs: number }> {
+    const rotated = await withAdvisoryLock(db, rotationLock, async () => {
+      await keyring.refresh();
+      const due = now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
+      if (!admin && !due) return false;
+      await keyring.rotate();
+      return true;
+    });
+    if (rotated) {
+      logger.info("rotated the encryption key", { reason: admin ? "admin" : "schedule" });
+      // After the lock's transaction: the embedded database has one connection, so no nested transaction.
+      await deps.audit.change(
+        { ...(admin ?? system), event: AuditEventName.keyRotate, subject: admin ? "on demand" : "scheduled" },
+        async () => ({ result: undefined }),
+      );
+    }
+    return { rotated: rotated ?? false, rotatedAtMs: keyring.lastRotatedAt };
+  }
+
+  function move(row: WrappedRow): RewrapMove {
+    const plaintext = keyring.decrypt(row.valueEncrypted, row.secretId);
+    const envelope = keyring.encrypt(plaintext, row.secretId);
+    plaintext.fill(0);
+    return { row, envelope, keyId: keyring.keyIdOf(envelope) };
+  }
+
+  /** One batch under the rewrap lock; resolves how many rows moved, or undefined if another vault holds it. */
+  async function rewrapBatch(): Promise<number | undefined> {
+    await keyring.refresh();
+    return withAdvisoryLock(db, rewrapLock, async (tx) => {
+      const active = keyring.activeKeyId;
+      const current = (await tx.secretsToRewrap(active, options.batchSize)).map(move);
+      const kept = (await tx.versionsToRewrap(active, options.batchSize)).map(move);
+      return (await tx.rewrapSecrets(current)) + (await tx.rewrapVersions(kept));
+    });
+  }
+
+  /** Removes previous keys that no row uses and that have not been current for the grace period. */
+  async function retireUnused(): Promise<number> {
+    const result = await withAdvisoryLock(db, rewrapLock, async (tx) => {
+      await keyring.refresh();
+      const keys = keyring.keys();
+      let retired = 0;
+      for (let i = 1; i < keys.length; i++) {
+        const key = keys[i];
+        const supersededAt = keys[i - 1]?.createdAt ?? now();
+        if (!key || now() - supersededAt < options.retireGraceMs) continue;
+        if ((await tx.rowsUnderKey(key.id)) > 0) continue;
+        await keyring.retire(key.id);
+        retired += 1;
+      }
+      return retired;
+    });
+    if (result) logger.info("removed encryption keys no row uses any more", { count: result });
+    return result ?? 0;
+  }
+
+  /** The schedule, then the rewrap until nothing is left (or another vault has the lock), then retirement. */
+  async function runOnce(): Promise<void> {
+    await rotate(undefined);
+    let total = 0;
+    for (;;) {
+      if (stopped) return;
+      const moved = await rewrapBatch();
+      if (!moved) break;
+      total += moved;
+    }
+    if (total > 0) logger.info("re-encrypted values under the current key", { rows: total });
+    await retireUnused();
+  }
+
+  function schedule(delayMs: number): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = runOnce()
+        .catch((error: unknown) => logger.warn("key rotation will retry", { error }))
+        .finally(() => {
+          running = undefined;
+          schedule(options.checkIntervalMs);
+        });
+    }, delayMs);
+  }
+
+  return {
+    rotate,
+    rewrapBatch,
+    retireUnused,
+    runOnce,
+    /** Rows not yet under the current key. */
+    pending: () => dal.pending(keyring.activeKeyId),
+    /** Starts the background loop (first pass at once). */
+    start(): void {
+      stopped = false;
+      schedule(0);
+    },
+    /** Runs a pass soon (after an admin's rotation). */
+    nudge(): void {
+      if (running || stopped) return;
+      clearTimeout(timer);
+      schedule(0);
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+export type KeyRotation = ReturnType<typeof createKeyRotation>;
