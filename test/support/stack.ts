@@ -17,6 +17,8 @@ export interface Stack {
   natsUrl: string;
   namespace: string;
   databaseUrl: string;
+  /** The vault's data directory (its key files), shared by every vault this stack starts. */
+  vaultDataDir: string;
   /** A bus connection for the test itself (admin operations, checks). */
   bus: Bus;
   /** A fresh temporary directory, removed by `dispose`. */
@@ -59,6 +61,7 @@ export async function createStack(options: { natsUrl?: string } = {}): Promise<S
     natsUrl,
     namespace,
     databaseUrl: database.url,
+    vaultDataDir,
     bus,
     tempDir(prefix) {
       const dir = mkdtempSync(join(tmpdir(), prefix));

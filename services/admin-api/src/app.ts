@@ -20,6 +20,8 @@ import { openApiDocs } from "./docs/openapi.ts";
 import { healthController } from "./health/index.ts";
 import { jsonBodyParsing } from "./http/json-body.ts";
 import { requestPipeline } from "./http/pipeline.ts";
+import { keysController } from "./keys/index.ts";
+import { createKeysService } from "./keys/service.ts";
 import { secretsController } from "./secrets/index.ts";
 import { createSecretsService } from "./secrets/service.ts";
 import { serviceTokensController } from "./service-tokens/index.ts";
@@ -28,6 +30,8 @@ import { sessionController } from "./session/index.ts";
 import { createSessionService } from "./session/service.ts";
 import { createSealer } from "./vault/sealer.ts";
 import { createVaultClient } from "./vault/vault-client.ts";
+import { dashboardController } from "./web/index.ts";
+import { dashboardFiles } from "./web/static-files.ts";
 
 /** The settings the app uses (the process-level ones, host, port, NATS, stay in `main.ts`). */
 export type AppConfig = Omit<AdminApiConfig, "host" | "port" | "logLevel" | `nats${string}` | "busNamespace">;
@@ -110,7 +114,9 @@ export function createApp(deps: AppDeps) {
     )
     .use(accessRequestsController({ accessRequests: createAccessRequestsService({ vault }), auth, jsonBody }))
     .use(serviceTokensController({ serviceTokens: createServiceTokensService({ vault }), auth }))
-    .use(auditController({ audit: createAuditService({ audit: vault }), auth }));
+    .use(auditController({ audit: createAuditService({ audit: vault }), auth }))
+    .use(keysController({ keys: createKeysService({ vault }), auth }))
+    .use(dashboardController({ files: dashboardFiles(config.webDir) }));
 }
 
 export type AdminApp = ReturnType<typeof createApp>;

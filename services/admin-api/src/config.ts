@@ -2,6 +2,7 @@
  * The admin API's configuration: one spec with a description per variable, parsed once in `main.ts` and
  * frozen. `adminApiConfigSpec` is exported so deployment files can be checked against its variable names.
  */
+import { join } from "node:path";
 import { busConfigFields } from "@secrets/bus";
 import { ConfigError, type ConfigOf, env, logLevelField, parseConfig } from "@secrets/config";
 
@@ -52,6 +53,11 @@ export const adminApiConfigSpec = {
     "ADMIN_TRUST_PROXY",
     "take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)",
     { default: false },
+  ),
+  webDir: env.string(
+    "ADMIN_WEB_DIR",
+    "the built dashboard served at / (`bun run web:build` writes it); missing: / says how to build it",
+    { default: join(import.meta.dirname, "../../../web/dist") },
   ),
   oidcIssuer: env.optionalUrl("ADMIN_OIDC_ISSUER", "OIDC issuer whose JWTs authenticate admins (SSO)", {
     protocols: ["http", "https"],

@@ -37,6 +37,7 @@ export function emptyVaultState() {
     serviceTokens: new Map<string, ReturnType<typeof serviceTokenRecord>>(),
     /** Kept versions by secret id, newest first. */
     versions: new Map<string, SecretVersionRecord[]>(),
+    keys: { rotations: 0, lastRotatedAtMs: Date.UTC(2025, 0, 1) },
   };
 }
 
@@ -150,6 +151,21 @@ export function fakeHandlers(
       }
       state.secrets.set(secret.id, secret);
       return { secret, created: !existing };
+    },
+    rotateKey: async (r) => {
+      actorOf(r.admin);
+      state.keys.rotations += 1;
+      state.keys.lastRotatedAtMs = now();
+      return { rotatedAtMs: state.keys.lastRotatedAtMs, pendingRewrap: state.secrets.size };
+    },
+    keyStatus: async (r) => {
+      actorOf(r.admin);
+      return {
+        lastRotatedAtMs: state.keys.lastRotatedAtMs,
+        nextRotationAtMs: state.keys.lastRotatedAtMs + 30 * 86_400_000,
+        pendingRewrap: 0,
+        keyCount: 1,
+      };
     },
     listSecretVersions: async (r) => {
       actorOf(r.admin);

@@ -1,0 +1,195 @@
+/**
+ * Every admin API read and write as TanStack Query composables, with one place for the keys. Counts in
+ * the navigation (pending approvals, missing secrets) poll every `pollMs`; each change invalidates what
+ * it affects, so every view refreshes without a reload.
+ */
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/vue-query";
+import { computed, type Ref } from "vue";
+import { api } from "./http.ts";
+import type {
+  AccessRequest,
+  AccessRequestPage,
+  AuditEvent,
+  Secret,
+  SecretPage,
+  ServiceToken,
+  ServiceTokenPage,
+  Session,
+  TokenStatus,
+} from "./types.ts";
+
+/** How often the navigation's counts and the approval lists refresh. */
+export const pollMs = 5_000;
+/** Rows per page of the secrets table. */
+export const secretsPageSize = 50;
+
+export const queryKeys = {
+  session: ["session"] as const,
+  secrets: ["secrets"] as const,
+  accessRequests: ["access-requests"] as const,
+  serviceTokens: ["service-tokens"] as const,
+  audit: ["audit"] as const,
+};
+
+export function useSession() {
+  return useQuery({
+    queryKey: queryKeys.session,
+    queryFn: ({ signal }) => api<Session>("/session", { signal }).catch(signedOutOn401),
+    staleTime: Number.POSITIVE_INFINITY,
+    retry: false,
+  });
+}
+
+/** `GET /session` answering 401 means "not signed in": null, not an error. */
+function signedOutOn401(error: unknown): null {
+  if (error instanceof Error && "status" in error && error.status === 401) return null;
+  throw error;
+}
+
+/** One page of secrets, searched on the server (`q`) and paged with its cursor. */
+export function useSecretsPage(q: Ref<string>, cursor: Ref<string | undefined>) {
+  return useQuery({
+    queryKey: [...queryKeys.secrets, "page", q, cursor],
+    queryFn: ({ signal }) =>
+      api<SecretPage>("/secrets", {
+        query: { q: q.value.trim(), cursor: cursor.value, limit: secretsPageSize },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Stubs still without a value (what services asked for and nobody set). */
+export function useMissingSecrets() {
+  return useQuery({
+    queryKey: [...queryKeys.secrets, "missing"],
+    queryFn: ({ signal }) => api<SecretPage>("/secrets", { query: { missing: true, limit: 100 }, signal }),
+    refetchInterval: pollMs,
+  });
+}
+
+export function usePendingAccessRequests() {
+  return useQuery({
+    queryKey: [...queryKeys.accessRequests, "pending"],
+    queryFn: ({ signal }) =>
+      api<AccessRequestPage>("/access-requests", { query: { status: "pending", limit: 100 }, signal }),
+    refetchInterval: pollMs,
+  });
+}
+
+/** Every granted secret of one service: what a new token of that service inherits. */
+export function useGrantedSecrets(serviceName: Ref<string | undefined>) {
+  return useQuery({
+    queryKey: [...queryKeys.accessRequests, "granted", serviceName],
+    enabled: computed(() => serviceName.value !== undefined),
+    queryFn: async ({ signal }) => {
+      const granted: AccessRequest[] = [];
+      let cursor: string | undefined;
+      // Grants are listed for every service; keep this service's, a bounded number of pages.
+      for (let page = 0; page < 10; page++) {
+        const result = await api<AccessRequestPage>("/access-requests", {
+          query: { status: "granted", limit: 1000, cursor },
+          signal,
+        });
+        granted.push(...result.accessRequests.filter((r) => r.serviceName === serviceName.value));
+        if (!result.nextCursor) break;
+        cursor = result.nextCursor;
+      }
+      return granted.map((r) => r.secretName).sort();
+    },
+  });
+}
+
+export function usePendingServiceTokens() {
+  return useQuery({
+    queryKey: [...queryKeys.serviceTokens, "pending"],
+    queryFn: ({ signal }) =>
+      api<ServiceTokenPage>("/service-tokens", { query: { status: "pending", limit: 100 }, signal }),
+    refetchInterval: pollMs,
+  });
+}
+
+export function useServiceTokens(status: Ref<TokenStatus | "">, cursor: Ref<string | undefined>) {
+  return useQuery({
+    queryKey: [...queryKeys.serviceTokens, "page", status, cursor],
+    queryFn: ({ signal }) =>
+      api<ServiceTokenPage>("/service-tokens", {
+        query: { status: status.value, cursor: cursor.value, limit: 50 },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
+    refetchInterval: pollMs * 2,
+  });
+}
+
+export interface AuditFilters {
+  secret: string;
+  service: string;
+  event: string;
+  outcome: "" | "success" | "failure";
+  /** ISO-8601, or empty for the API's default (24 hours before `to`). */
+  from: string;
+  /** ISO-8601, or empty for now. */
+  to: string;
+}
+
+export function useAudit(filters: Ref<AuditFilters>) {
+  return useQuery({
+    queryKey: [...queryKeys.audit, filters],
+    queryFn: ({ signal }) =>
+      api<{ events: AuditEvent[] }>("/audit", {
+        query: { ...filters.value, limit: 500 },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** A write that refreshes the lists it changes once it succeeds. */
+function useChange<Input, Result>(
+  write: (input: Input) => Promise<Result>,
+  invalidates: readonly (readonly string[])[],
+) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: write,
+    onSettled: () =>
+      Promise.all(invalidates.map((queryKey) => client.invalidateQueries({ queryKey: [...queryKey] }))),
+  });
+}
+
+export interface SecretInput {
+  name: string;
+  description?: string;
+  value?: string;
+}
+
+export const useSaveSecret = () =>
+  useChange(
+    (input: SecretInput) => api<{ secret: Secret }>("/secrets", { method: "POST", body: input }),
+    [queryKeys.secrets, queryKeys.accessRequests],
+  );
+
+export const useDeleteSecret = () =>
+  useChange(
+    (id: string) => api<undefined>(`/secrets/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    [queryKeys.secrets, queryKeys.accessRequests, queryKeys.serviceTokens],
+  );
+
+export const useDecideAccess = () =>
+  useChange(
+    ({ id, decision }: { id: string; decision: "approve" | "deny" }) =>
+      api<{ accessRequest: AccessRequest }>(`/access-requests/${encodeURIComponent(id)}/${decision}`, {
+        method: "POST",
+      }),
+    [queryKeys.accessRequests, queryKeys.secrets, queryKeys.serviceTokens],
+  );
+
+export const useDecideToken = () =>
+  useChange(
+    ({ id, decision }: { id: string; decision: "approve" | "deny" | "revoke" }) =>
+      api<{ serviceToken: ServiceToken }>(`/service-tokens/${encodeURIComponent(id)}/${decision}`, {
+        method: "POST",
+      }),
+    [queryKeys.serviceTokens],
+  );

@@ -1,0 +1,105 @@
+/**
+ * The admin API's JSON, as `services/admin-api/src/*\/model.ts` defines it. Timestamps are ISO-8601 strings
+ * or null; no shape ever holds a secret value or a token.
+ */
+
+export interface Secret {
+  id: string;
+  name: string;
+  /** Empty when nobody described it. */
+  description: string;
+  /** True once a value is set; the value itself is never returned. */
+  hasValue: boolean;
+  isActive: boolean;
+  /** A service asked for it before an admin created it. */
+  isStub: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** The admin that created it, or for a stub the service that asked for it. */
+  createdBy: string;
+  /** Services with an access request for it, in any status. */
+  requestedBy: string[];
+}
+
+export interface SecretPage {
+  secrets: Secret[];
+  nextCursor: string | null;
+}
+
+export type AccessStatus = "pending" | "granted" | "denied";
+
+export interface AccessRequest {
+  id: string;
+  secretId: string;
+  secretName: string;
+  serviceName: string;
+  status: AccessStatus;
+  requestedAt: string;
+  grantedAt: string | null;
+  grantedBy: string | null;
+  accessCount: number;
+  lastAccessedAt: string | null;
+  /** The description the service last sent, when it differs from the secret's. */
+  requestedDescription: string | null;
+}
+
+export interface AccessRequestPage {
+  accessRequests: AccessRequest[];
+  nextCursor: string | null;
+}
+
+export type TokenStatus = "pending" | "approved" | "denied" | "revoked";
+
+export interface ServiceToken {
+  id: string;
+  serviceName: string;
+  /** Empty when the service reported none. */
+  serviceVersion: string;
+  status: TokenStatus;
+  requestedAt: string;
+  approvedAt: string | null;
+  approvedBy: string | null;
+  lastUsedAt: string | null;
+  accessCount: number;
+  /** Secrets already granted to this service name: what approving the token hands over. */
+  inheritedGrants: number;
+}
+
+export interface ServiceTokenPage {
+  serviceTokens: ServiceToken[];
+  nextCursor: string | null;
+}
+
+export interface AuditEvent {
+  id: string;
+  timestamp: string;
+  level: string;
+  event: string;
+  success: boolean;
+  reason: string | null;
+  secretId: string | null;
+  secretName: string | null;
+  serviceName: string | null;
+  actor: string | null;
+  targetId: string | null;
+  subject: string | null;
+  requestId: string | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface Session {
+  admin: { name: string };
+  /** Null for an admin token, which does not expire. */
+  expiresAt: string | null;
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** The one error body every failure carries. */
+export interface ErrorBody {
+  error: { code: string; message: string; requestId: string; fields?: FieldProblem[] };
+}
