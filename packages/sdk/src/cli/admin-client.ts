@@ -19,6 +19,16 @@ export interface AdminClient {
   putSecret(name: string, value: string): Promise<{ created: boolean }>;
   /** Grants the service access to the secret; `created` is false when an access request already existed. */
   grantAccess(secretName: string, serviceName: string): Promise<{ created: boolean }>;
+  /** Encryption-key rotation: its status, and a rotation now. */
+  keyStatus(): Promise<KeyStatus>;
+  rotateKey(): Promise<{ rotatedAt: string; pendingRewrap: number }>;
+}
+
+export interface KeyStatus {
+  lastRotatedAt: string;
+  nextRotationAt: string;
+  pendingRewrap: number;
+  keyCount: number;
 }
 
 export class AdminApiError extends CliError {
@@ -88,6 +98,12 @@ export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, tok
     async putSecret(name, value) {
       const { status } = await call("POST", "/secrets", { name, value });
       return { created: status === 201 };
+    },
+    async keyStatus() {
+      return (await call("GET", "/keys")).json as KeyStatus;
+    },
+    async rotateKey() {
+      return (await call("POST", "/keys/rotate")).json as { rotatedAt: string; pendingRewrap: number };
     },
     async grantAccess(secretName, serviceName) {
       const { status, json } = await call("POST", "/access-requests", { secretName, serviceName });

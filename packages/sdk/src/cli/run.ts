@@ -4,9 +4,11 @@
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { checkServiceName } from "@secrets/validation";
+import { createAdminClient } from "./admin-client.ts";
 import { CliError, UsageError } from "./cli-error.ts";
 import { runImportEnv } from "./import-env.ts";
 import type { CliIo } from "./io.ts";
+import { runKeys } from "./keys.ts";
 import { runCheck, runCombine, runGenerate } from "./schema-commands.ts";
 
 export const usage = `Usage: secrets <command> [arguments]
@@ -21,10 +23,13 @@ Commands:
   import-env <file|-> --service <name> [--grant] [--dry-run] [--url <url>] [--token <token>]
                                 Create or update each secret of a .env file through the admin API,
                                 optionally granting the service access; --dry-run changes nothing
+  keys status | keys rotate [--url <url>] [--token <token>]
+                                Show the encryption key's rotation, or rotate it now; older values
+                                are re-encrypted in the background
   help                          Show this text
 
 [dir] defaults to the current folder.
-import-env reads the admin API's URL from --url or SECRETS_ADMIN_URL, and the admin token from
+import-env and keys read the admin API's URL from --url or SECRETS_ADMIN_URL, and the admin token from
 SECRETS_ADMIN_TOKEN (or --token, which other users of the machine can see in the process list).`;
 
 function parse(args: string[], options: ParseArgsConfig["options"] = {}) {
@@ -38,6 +43,30 @@ function parse(args: string[], options: ParseArgsConfig["options"] = {}) {
 function oneDirectory(positionals: string[], command: string): string | undefined {
   if (positionals.length > 1) throw new UsageError(`${command} takes at most one folder`);
   return positionals[0];
+}
+
+/** The admin API's URL and token from the flags or the environment; usage errors name what is missing. */
+function adminTarget(
+  io: CliIo,
+  command: string,
+  values: Record<string, unknown>,
+): { url: string; token: string } {
+  const url = (typeof values.url === "string" ? values.url : "") || io.env.SECRETS_ADMIN_URL || "";
+  const token = (typeof values.token === "string" ? values.token : "") || io.env.SECRETS_ADMIN_TOKEN || "";
+  if (!url) throw new UsageError(`${command} needs the admin API's URL: --url or SECRETS_ADMIN_URL`);
+  if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
+  if (!token) throw new UsageError(`${command} needs an admin token: SECRETS_ADMIN_TOKEN (or --token)`);
+  return { url, token };
+}
+
+async function keys(io: CliIo, args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { url: { type: "string" }, token: { type: "string" } });
+  const action = positionals[0];
+  if ((action !== "status" && action !== "rotate") || positionals.length > 1) {
+    throw new UsageError("keys takes one action: status or rotate");
+  }
+  const { url, token } = adminTarget(io, "keys", values);
+  await runKeys(io, createAdminClient(io, url, token), action);
 }
 
 async function importEnv(io: CliIo, args: string[]): Promise<void> {
@@ -56,11 +85,7 @@ async function importEnv(io: CliIo, args: string[]): Promise<void> {
     throw new UsageError("import-env needs --service <name>: the service whose environment this is");
   const problems = checkServiceName(service, "--service");
   if (problems.length > 0) throw new UsageError(`--service ${problems.map((p) => p.description).join("; ")}`);
-  const url = (typeof values.url === "string" ? values.url : "") || io.env.SECRETS_ADMIN_URL || "";
-  const token = (typeof values.token === "string" ? values.token : "") || io.env.SECRETS_ADMIN_TOKEN || "";
-  if (!url) throw new UsageError("import-env needs the admin API's URL: --url or SECRETS_ADMIN_URL");
-  if (!/^https?:\/\//.test(url)) throw new UsageError(`--url must be an http(s) URL (got "${url}")`);
-  if (!token) throw new UsageError("import-env needs an admin token: SECRETS_ADMIN_TOKEN (or --token)");
+  const { url, token } = adminTarget(io, "import-env", values);
   await runImportEnv(io, {
     file,
     service,
@@ -88,6 +113,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0;
       case "import-env":
         await importEnv(io, args);
+        return 0;
+      case "keys":
+        await keys(io, args);
         return 0;
       case "help":
       case "--help":
