@@ -17,6 +17,8 @@ export const AuditEventName = {
   tokenApprove: "token.approve",
   tokenDeny: "token.deny",
   tokenRevoke: "token.revoke",
+  tokenExpire: "token.expire",
+  accessExpire: "access.expire",
   adminLogin: "admin.login",
   adminLogout: "admin.logout",
   adminTokenCreate: "admin.token.create",

@@ -10,6 +10,7 @@ import {
   loadOrCreateKeyring,
   loadOrCreateSealingKey,
   openDatabase,
+  pendingExpiryOptions,
   startVault,
 } from "@secrets/vault";
 import type { BannerFacts } from "./banner.ts";
@@ -53,6 +54,7 @@ export async function startEmbedded(
       maxPendingTokens: vaultConfig.maxPendingTokens,
       secretVersionsKept: vaultConfig.secretVersionsKept,
       keyRotation: keyRotationOptions(vaultConfig),
+      pendingExpiry: pendingExpiryOptions(vaultConfig),
       adminSessionTtlMs: vaultConfig.adminSessionTtlHours * 3_600_000,
       adminBootstrap,
     },

@@ -72,6 +72,11 @@ export const vaultConfigSpec = {
     "how long a previous key stays after the last row moved off it (longer than KEY_CHECK_INTERVAL_MS)",
     { default: 300_000, min: 0 },
   ),
+  pendingExpiryDays: env.int(
+    "PENDING_EXPIRY_DAYS",
+    "days a pending service token or access request waits for an admin before it is removed; 0 keeps them",
+    { default: 30, min: 0, max: 3650 },
+  ),
   secretVersionsKept: env.int(
     "SECRET_VERSIONS_KEPT",
     "values kept per secret for rollback, the current one included",
@@ -105,4 +110,9 @@ export function keyRotationOptions(config: VaultConfig) {
     batchSize: config.rewrapBatchSize,
     retireGraceMs: config.keyRetireGraceMs,
   };
+}
+
+/** The expiry of pending approvals as the vault uses it. */
+export function pendingExpiryOptions(config: VaultConfig) {
+  return { maxAgeMs: config.pendingExpiryDays * 86_400_000, checkIntervalMs: 3_600_000 };
 }

@@ -5,7 +5,7 @@
 import { connectBusFromConfig } from "@secrets/bus";
 import { parseConfigOrExit } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
-import { keyRotationOptions, vaultConfigSpec } from "./config.ts";
+import { keyRotationOptions, pendingExpiryOptions, vaultConfigSpec } from "./config.ts";
 import { openDatabase } from "./db/connection.ts";
 import { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 import { startVault } from "./vault.ts";
@@ -38,6 +38,7 @@ const vault = await startVault({
     maxPendingTokens: config.maxPendingTokens,
     secretVersionsKept: config.secretVersionsKept,
     keyRotation: keyRotationOptions(config),
+    pendingExpiry: pendingExpiryOptions(config),
     adminSessionTtlMs: config.adminSessionTtlHours * 3_600_000,
     adminBootstrap:
       config.adminBootstrapToken === undefined
