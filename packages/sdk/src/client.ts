@@ -12,6 +12,7 @@ import type { SecretReader } from "./reader.ts";
 import { readinessState } from "./readiness.ts";
 import { describeProblems, type SecretKey, type SecretsSchemaInput, validateSchema } from "./schema.ts";
 import type { SecretsTransport } from "./transport.ts";
+import { createSecretWatcher, type SecretChangeCallback, type SecretWatcher } from "./watcher.ts";
 
 export interface WaitUntilReadyOptions {
   /** Give up after this long, rejecting with the error most worth acting on. Default: wait for ever. */
@@ -37,7 +38,18 @@ export interface SecretsClient<K extends string> {
    * waiting cannot help (a denied token, a configuration problem, a missing environment variable).
    */
   waitUntilReady(options?: WaitUntilReadyOptions): Promise<void>;
-  /** Closes the connection and forgets cached values; later calls reject. */
+  /**
+   * Calls `callback` whenever an admin changes, rolls back or deletes the secret (never with its value),
+   * within moments, over one stream per client shared by every watched key. The key's cached value is
+   * dropped first (with `autoRefresh`, the new one is fetched), so a `getSecret` in the callback returns
+   * the new value. The stream reconnects on its own and reports changes missed meanwhile. Returns the
+   * function that stops watching. With `source: "env"` nothing changes, so nothing is ever called.
+   *
+   * @example
+   * const stop = secrets.watch("DATABASE_URL", async () => pool.reconnect(await secrets.getSecret("DATABASE_URL")));
+   */
+  watch(key: K, callback: SecretChangeCallback<K>): () => void;
+  /** Closes the connection, ends watching and forgets cached values; later calls reject. */
   close(): void;
 }
 
@@ -91,16 +103,30 @@ export function createSecretsClient<const S extends SecretsSchemaInput>(
           userAgent,
         });
 
+  const undeclared = (key: string) =>
+    new SecretsConfigurationError(
+      `${key} is not declared in the secrets schema: add it to secrets.schema.json (and run \`secrets generate\`)`,
+      { secretName: key, serviceName: reader.serviceName, reason: "UNDECLARED_KEY" },
+    );
+
   function getSecret(key: K): Promise<string> {
-    if (!descriptions.has(key)) {
-      return Promise.reject(
-        new SecretsConfigurationError(
-          `${String(key)} is not declared in the secrets schema: add it to secrets.schema.json (and run \`secrets generate\`)`,
-          { secretName: String(key), serviceName: reader.serviceName, reason: "UNDECLARED_KEY" },
-        ),
-      );
-    }
+    if (!descriptions.has(key)) return Promise.reject(undeclared(String(key)));
     return reader.read(key);
+  }
+
+  let watcher: SecretWatcher | undefined;
+  function watch(key: K, callback: SecretChangeCallback<K>): () => void {
+    if (!descriptions.has(key)) throw undeclared(String(key));
+    const changes = reader.changes;
+    if (!changes) return () => {};
+    watcher ??= createSecretWatcher({
+      source: changes,
+      serviceName: reader.serviceName,
+      logger,
+      autoRefresh: options.source !== "env" && options.autoRefresh === true,
+      random,
+    });
+    return watcher.watch(key, callback as SecretChangeCallback);
   }
 
   async function readAll(): Promise<{
@@ -156,6 +182,10 @@ export function createSecretsClient<const S extends SecretsSchemaInput>(
     getSecret,
     getSecrets,
     waitUntilReady,
-    close: () => reader.close(),
+    watch,
+    close() {
+      watcher?.close();
+      reader.close();
+    },
   };
 }

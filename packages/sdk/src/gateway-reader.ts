@@ -13,6 +13,7 @@ import type { ResolvedGatewayOptions } from "./options.ts";
 import type { SecretReader } from "./reader.ts";
 import { generateServiceToken, type ServiceToken } from "./service-token.ts";
 import type { CallFailure, SecretsTransport } from "./transport.ts";
+import type { ChangeSource } from "./watcher.ts";
 
 export interface GatewayReaderDeps {
   logger: SecretsLogger;
@@ -41,6 +42,10 @@ export function createGatewayReader(
   const servingStale = new Set<string>();
   /** Keys this client saw created as stubs, still without a value as far as it knows. */
   const stubs = new Set<string>();
+  /** Keys changed since their value was cached (watch): read again, the old value kept only as stale. */
+  const outdated = new Set<string>();
+  /** Bumped when a key changes, so a read that started before the change does not cache the old value. */
+  const generations = new Map<string, number>();
   let transport: SecretsTransport | undefined = deps.transport;
   let identity: ServiceToken | undefined;
   let registration: Promise<void> | undefined;
@@ -132,17 +137,24 @@ export function createGatewayReader(
       throw new SecretsConfigurationError("The secrets client is closed", { serviceName, secretName: key });
     }
     const cached = keepValues ? cache.get(key) : undefined;
-    if (cached?.fresh) return cached.value;
+    if (cached?.fresh && !outdated.has(key)) return cached.value;
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = fetchValue(key)
+      const generation = generations.get(key) ?? 0;
+      const current: Promise<string> = fetchValue(key)
         .then((value) => {
-          if (keepValues && !closed) cache.set(key, value);
+          if (generation === (generations.get(key) ?? 0)) {
+            if (keepValues && !closed) cache.set(key, value);
+            outdated.delete(key);
+          }
           servingStale.delete(key);
           return value;
         })
-        .finally(() => inFlight.delete(key));
-      inFlight.set(key, pending);
+        .finally(() => {
+          if (inFlight.get(key) === current) inFlight.delete(key);
+        });
+      pending = current;
+      inFlight.set(key, current);
     }
     try {
       return await pending;
@@ -162,9 +174,40 @@ export function createGatewayReader(
     }
   }
 
+  /** A changed key: the next read fetches it (a read already under way is not joined nor cached). */
+  function forget(key: string): void {
+    generations.set(key, (generations.get(key) ?? 0) + 1);
+    inFlight.delete(key);
+    // The old value stays only for a client that asked for stale values during outages.
+    if (options.serveStaleOnError) outdated.add(key);
+    else cache.delete(key);
+  }
+
+  const changes: ChangeSource = {
+    async open(keys, handlers) {
+      const current = connection();
+      if (!current.watchSecrets) {
+        throw new SecretsConfigurationError("The secrets transport in use cannot watch secrets", {
+          serviceName,
+          reason: "WATCH_UNSUPPORTED",
+        });
+      }
+      await registered();
+      return current.watchSecrets({ secretNames: keys }, token(), handlers);
+    },
+    forget,
+    async refresh(key) {
+      await read(key);
+    },
+    reregister() {
+      registration = undefined;
+    },
+  };
+
   return {
     serviceName,
     canWait: true,
+    changes,
     read,
     close() {
       closed = true;

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from "node:fs";
 import { type ChannelOptions, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { SecretsServiceClient } from "@secrets/proto/secrets";
+import { type SecretChange, SecretsServiceClient } from "@secrets/proto/secrets";
 import { SecretsConfigurationError } from "./errors.ts";
-import type { CallResult, SecretsTransport } from "./transport.ts";
+import type { CallFailure, CallResult, SecretsTransport, WatchHandle, WatchHandlers } from "./transport.ts";
 
 export interface GrpcTransportOptions {
   /** `host:port` of a gateway. */
@@ -53,6 +53,10 @@ export function createGrpcTransport(options: GrpcTransportOptions): SecretsTrans
     // found again within seconds.
     "grpc.initial_reconnect_backoff_ms": 250,
     "grpc.max_reconnect_backoff_ms": 5_000,
+    // Pings while a call (a WatchSecrets stream) is open, so a gateway that vanished without closing the
+    // connection is noticed within ~40 s and the stream is opened again.
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_timeout_ms": 10_000,
   };
   if (options.tlsServerName) channelOptions["grpc.ssl_target_name_override"] = options.tlsServerName;
   const client = new SecretsServiceClient(options.address, channelCredentials(options), channelOptions);
@@ -102,7 +106,66 @@ export function createGrpcTransport(options: GrpcTransportOptions): SecretsTrans
     });
   }
 
+  /** A server stream of changes; its end is reported once, from the status (trailers included). */
+  function watchSecrets(
+    request: { secretNames: readonly string[] },
+    token: string,
+    handlers: WatchHandlers,
+  ): WatchHandle {
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${token}`);
+    let ended = false;
+    const end = (failure: CallFailure | undefined) => {
+      if (ended) return;
+      ended = true;
+      handlers.onEnd(failure);
+    };
+    let call: ReturnType<typeof client.watchSecrets>;
+    try {
+      call = client.watchSecrets({ secretNames: [...request.secretNames], token: "" }, metadata);
+    } catch (error) {
+      const details = error instanceof Error ? error.message : String(error);
+      queueMicrotask(() => end({ code: "UNAVAILABLE", details, reason: "", requestId: "" }));
+      return {
+        cancel() {
+          ended = true;
+        },
+      };
+    }
+    let requestId = "";
+    call.on("metadata", (initial: Metadata) => {
+      requestId = String(initial.get(requestIdKey)[0] ?? "");
+      if (!ended) handlers.onOpen(requestId);
+    });
+    call.on("data", (change: SecretChange) => {
+      if (!ended)
+        handlers.onChange({
+          secretName: change.secretName,
+          version: change.version,
+          deleted: change.deleted,
+        });
+    });
+    // The status event below reports every end; without a listener an error event would throw.
+    call.on("error", () => {});
+    call.on("status", (s: { code: status; details: string; metadata: Metadata }) => {
+      if (s.code === status.OK) return end(undefined);
+      end({
+        code: status[s.code] ?? String(s.code),
+        details: s.details,
+        reason: String(s.metadata.get(reasonKey)[0] ?? ""),
+        requestId: String(s.metadata.get(requestIdKey)[0] ?? requestId),
+      });
+    });
+    return {
+      cancel() {
+        ended = true;
+        call.cancel();
+      },
+    };
+  }
+
   return {
+    watchSecrets,
     registerToken: (request, token, timeoutMs) =>
       settle(
         (metadata, callOptions, callback) =>

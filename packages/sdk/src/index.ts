@@ -2,8 +2,8 @@
  * `@secrets/sdk`: what a service imports to get its secrets.
  *
  * - `createSecretsClient(schema, options)`: a client typed by the service's schema (gateway over gRPC, or
- *   `source: "env"` while moving off environment variables), with `getSecret`, `getSecrets` and
- *   `waitUntilReady`.
+ *   `source: "env"` while moving off environment variables), with `getSecret`, `getSecrets`,
+ *   `waitUntilReady` and `watch` (changes pushed by the gateway).
  * - `generateServiceToken`: the service's own token, stored once in its data directory.
  * - The errors it throws, one class per situation an operator acts on.
  * - `secretsOptionsFromEnv`: client options from `SECRETS_*` variables.
@@ -44,4 +44,12 @@ export {
   validateSchema,
 } from "./schema.ts";
 export { generateServiceToken, type ServiceToken, tokenFileName } from "./service-token.ts";
-export type { CallFailure, CallResult, SecretsTransport } from "./transport.ts";
+export type {
+  CallFailure,
+  CallResult,
+  SecretsTransport,
+  WatchedChange,
+  WatchHandle,
+  WatchHandlers,
+} from "./transport.ts";
+export type { SecretChange, SecretChangeCallback } from "./watcher.ts";

@@ -41,6 +41,12 @@ export interface GatewaySourceOptions extends CommonOptions {
    * instead of failing, however old it is. Default false.
    */
   serveStaleOnError?: boolean;
+  /**
+   * When a watched secret changes (`watch`), fetch its new value into the cache before calling back, so a
+   * `getSecret` right after returns it from memory. Each fetch is a GetSecret, audited. Default false: the
+   * cached value is only dropped and the next `getSecret` fetches it.
+   */
+  autoRefresh?: boolean;
 }
 
 /** Secrets from environment variables, with the same keys, types and errors: for moving a service over. */

@@ -1,3 +1,5 @@
+import type { ChangeSource } from "./watcher.ts";
+
 /** Where a client's values come from: the gateway (`gateway-reader.ts`) or the environment (`env-reader.ts`). */
 export interface SecretReader {
   /** The value of a declared key, or one of the SDK's errors. */
@@ -6,5 +8,7 @@ export interface SecretReader {
   readonly serviceName: string;
   /** False when waiting cannot change the answer (the environment does not change under a process). */
   readonly canWait: boolean;
+  /** Streams of changes for `watch`; absent where values never change under a process (the environment). */
+  readonly changes?: ChangeSource;
   close(): void;
 }

@@ -1,5 +1,5 @@
 /**
- * The two calls the client makes, as plain data: the gRPC implementation is in `grpc-transport.ts`; tests
+ * The calls the client makes, as plain data: the gRPC implementation is in `grpc-transport.ts`; tests
  * pass their own object through the client's dependencies.
  */
 import type { TokenStatus } from "@secrets/proto/secrets";
@@ -20,6 +20,28 @@ export type CallResult<T> =
   | { ok: true; response: T; requestId: string }
   | { ok: false; failure: CallFailure };
 
+/** One message of a WatchSecrets stream: a secret's current version (never its value). */
+export interface WatchedChange {
+  secretName: string;
+  /** 0 when the secret has no value or was deleted. */
+  version: number;
+  deleted: boolean;
+}
+
+/** What a WatchSecrets stream reports, in order: open, changes, end. */
+export interface WatchHandlers {
+  /** The gateway accepted the stream; the current version of each granted secret follows. */
+  onOpen(requestId: string): void;
+  onChange(change: WatchedChange): void;
+  /** The stream ended: with the gateway's failure, or `undefined` if it ended cleanly. Not called after `cancel`. */
+  onEnd(failure: CallFailure | undefined): void;
+}
+
+export interface WatchHandle {
+  /** Ends the stream from this side; no handler is called afterwards. */
+  cancel(): void;
+}
+
 export interface SecretsTransport {
   registerToken(
     request: { serviceName: string; serviceVersion: string },
@@ -31,5 +53,14 @@ export interface SecretsTransport {
     token: string,
     timeoutMs: number,
   ): Promise<CallResult<{ value: string }>>;
+  /**
+   * Opens a WatchSecrets stream. Optional, so that transports written before it keep working: the client
+   * cannot watch over one without it.
+   */
+  watchSecrets?(
+    request: { secretNames: readonly string[] },
+    token: string,
+    handlers: WatchHandlers,
+  ): WatchHandle;
   close(): void;
 }

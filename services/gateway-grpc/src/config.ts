@@ -66,6 +66,26 @@ export const gatewayConfigSpec = {
     "failed GetSecret authentications allowed per peer address per minute before it is refused",
     { default: 20, min: 1, max: 1_000_000 },
   ),
+  watchMaxStreams: env.int(
+    "GATEWAY_WATCH_MAX_STREAMS",
+    "WatchSecrets streams open at once across all peers; more are refused (RESOURCE_EXHAUSTED)",
+    { default: 10_000, min: 1, max: 1_000_000 },
+  ),
+  watchMaxStreamsPerPeer: env.int(
+    "GATEWAY_WATCH_MAX_STREAMS_PER_PEER",
+    "WatchSecrets streams open at once per peer address (behind a load balancer the peer is the balancer)",
+    { default: 100, min: 1, max: 1_000_000 },
+  ),
+  keepaliveTimeMs: env.int(
+    "GRPC_KEEPALIVE_TIME_MS",
+    "interval of the HTTP/2 pings that keep idle streams alive through proxies, in ms",
+    { default: 30_000, min: 1_000, max: 3_600_000 },
+  ),
+  keepaliveTimeoutMs: env.int(
+    "GRPC_KEEPALIVE_TIMEOUT_MS",
+    "how long a ping may go unanswered before the connection is closed, in ms",
+    { default: 10_000, min: 1_000, max: 600_000 },
+  ),
   shutdownGraceMs: env.int(
     "GATEWAY_SHUTDOWN_GRACE_MS",
     "how long in-flight calls may finish after SIGTERM, in ms",

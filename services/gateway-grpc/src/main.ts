@@ -65,6 +65,8 @@ gateway = createGatewayServer({
     registerPerMinute: config.rateLimitRegisterPerMinute,
     authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
   },
+  watchLimits: { maxStreams: config.watchMaxStreams, maxStreamsPerPeer: config.watchMaxStreamsPerPeer },
+  keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
 });
 const port = await gateway
   .listen(config.grpcHost, config.grpcPort, tls.credentials)

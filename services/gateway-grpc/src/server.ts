@@ -11,10 +11,21 @@ import { createHealthService } from "./health.ts";
 import { HealthService } from "./health-proto.ts";
 import { RateLimiter } from "./rate-limiter.ts";
 import { createRegisterTokenHandler } from "./register-token-handler.ts";
+import { createSecretChangeFeed } from "./secret-change-feed.ts";
 import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
+import { createWatchSecretsEndpoint, type WatchLimits } from "./watch-secrets-handler.ts";
 
 /** Largest request message accepted: a valid request is at most ~2 KiB, so anything near this is abuse. */
 export const defaultMaxMessageBytes = 16 * 1024;
+
+/** WatchSecrets stream limits unless configured. */
+export const defaultWatchLimits: WatchLimits = { maxStreams: 10_000, maxStreamsPerPeer: 100 };
+
+/**
+ * HTTP/2 pings on every connection, so a proxy or NAT never sees an idle WatchSecrets stream as dead, and
+ * a connection whose client vanished is closed instead of holding its streams for ever.
+ */
+export const defaultKeepalive = { timeMs: 30_000, timeoutMs: 10_000 };
 
 export interface GatewayDeps {
   bus: Bus;
@@ -35,6 +46,12 @@ export interface GatewayDeps {
   health?: Pick<VaultHealthOptions, "intervalMs" | "pingTimeoutMs" | "maxAgeMs">;
   /** Largest request message accepted, in bytes; default 16 KiB. */
   maxMessageBytes?: number;
+  /** WatchSecrets streams allowed at once, in total and per peer address; default `defaultWatchLimits`. */
+  watchLimits?: WatchLimits;
+  /** Server keepalive pings: interval and how long an answer may take; default `defaultKeepalive`. */
+  keepalive?: { timeMs: number; timeoutMs: number };
+  /** Delays between re-checks of a watch while the vault is away; default 250 ms doubling to 5 s. */
+  watchRetry?: { initialDelayMs: number; maxDelayMs: number };
 }
 
 export interface GatewayServer {
@@ -44,9 +61,12 @@ export interface GatewayServer {
   readonly health: VaultHealth;
   /** Binds `host:port` (port 0 picks a free one) and resolves with the bound port. */
   listen(host: string, port: number, credentials: ServerCredentials): Promise<number>;
+  /** WatchSecrets streams open now. */
+  openWatchStreams(): number;
   /**
-   * Reports NOT_SERVING, stops accepting calls, lets in-flight calls finish for at most `graceMs`, then
-   * cancels what is left. The bus is the caller's to close.
+   * Reports NOT_SERVING, ends every WatchSecrets stream with UNAVAILABLE (clients reconnect), stops
+   * accepting calls, lets in-flight calls finish for at most `graceMs`, then cancels what is left and
+   * ends the change subscription. The bus is the caller's to close.
    */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -59,19 +79,29 @@ export function hostPort(host: string, port: number): string {
 export function createGatewayServer(deps: GatewayDeps): GatewayServer {
   const now = deps.now ?? Date.now;
   const maxPeers = deps.rateLimits.maxPeers ?? 10_000;
+  const keepalive = deps.keepalive ?? defaultKeepalive;
   const server = new Server({
     "grpc.max_receive_message_length": deps.maxMessageBytes ?? defaultMaxMessageBytes,
+    "grpc.keepalive_time_ms": keepalive.timeMs,
+    "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
   });
   const vault = { bus: deps.bus, vaultTimeoutMs: deps.vaultTimeoutMs, logger: deps.logger };
+  // GetSecret and WatchSecrets share one budget: both authenticate a token.
+  const authFailures = new RateLimiter({
+    perMinute: deps.rateLimits.authFailuresPerMinute,
+    maxKeys: maxPeers,
+    now,
+  });
+  const feed = createSecretChangeFeed({ bus: deps.bus, logger: deps.logger });
+  const watch = createWatchSecretsEndpoint({
+    ...vault,
+    feed,
+    authFailures,
+    limits: deps.watchLimits ?? defaultWatchLimits,
+    ...(deps.watchRetry ? { retry: deps.watchRetry } : {}),
+  });
   server.addService(SecretsServiceService, {
-    getSecret: createGetSecretHandler({
-      ...vault,
-      authFailures: new RateLimiter({
-        perMinute: deps.rateLimits.authFailuresPerMinute,
-        maxKeys: maxPeers,
-        now,
-      }),
-    }),
+    getSecret: createGetSecretHandler({ ...vault, authFailures }),
     registerToken: createRegisterTokenHandler({
       ...vault,
       registrations: new RateLimiter({
@@ -80,6 +110,7 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
         now,
       }),
     }),
+    watchSecrets: watch.handler,
   });
   const health = new VaultHealth({ bus: deps.bus, logger: deps.logger, now, ...deps.health });
   const healthEndpoint = createHealthService(health);
@@ -89,6 +120,7 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
   return {
     server,
     health,
+    openWatchStreams: () => watch.openStreams(),
     listen(host, port, credentials) {
       return new Promise((resolve, reject) => {
         server.bindAsync(hostPort(host, port), credentials, (error, bound) =>
@@ -99,6 +131,7 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     async shutdown(graceMs) {
       health.stop();
       healthEndpoint.endWatches();
+      watch.endAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
@@ -108,6 +141,9 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
           clearTimeout(timer);
           resolve();
         });
+      });
+      await feed.close().catch((error: unknown) => {
+        deps.logger.warn("could not end the secret change subscription", { error });
       });
     },
   };

@@ -14,8 +14,14 @@ import { createDals } from "./db/dals.ts";
 import { serveAdminOperations } from "./handlers/admin-handlers.ts";
 import { serveServiceOperations } from "./handlers/service-handlers.ts";
 import type { Keyring } from "./keyring/index.ts";
+import { createExpiryDal } from "./lifecycle/expiry-dal.ts";
+import { createPendingExpiry, type PendingExpiryOptions } from "./lifecycle/pending-expiry.ts";
+import { createKeyRotation, type KeyRotationOptions } from "./rotation/key-rotation.ts";
+import { createKeysAdminService } from "./rotation/keys-admin-service.ts";
 import { createGetSecretService } from "./secrets/get-secret-service.ts";
 import { createSecretsAdminService } from "./secrets/secrets-admin-service.ts";
+import { createWatchDal } from "./secrets/watch-dal.ts";
+import { createWatchService } from "./secrets/watch-service.ts";
 import { createRegisterTokenService } from "./service-tokens/register-token-service.ts";
 import { createServiceTokensAdminService } from "./service-tokens/service-tokens-admin-service.ts";
 import { createTokenAuthenticator } from "./service-tokens/token-authenticator.ts";
@@ -34,7 +40,18 @@ export interface VaultOptions {
   adminSessionTtlMs: number;
   /** Becomes the first admin token when no admin token exists yet. */
   adminBootstrap?: { token: string; name: string } | undefined;
+  /** Encryption-key rotation and rewrap; defaults: every 30 days, checked every minute. */
+  keyRotation?: KeyRotationOptions;
+  /** Pending tokens and access requests are removed after this long; default 30 days, checked hourly. */
+  pendingExpiry?: PendingExpiryOptions;
 }
+
+const defaultKeyRotation: KeyRotationOptions = {
+  rotationIntervalMs: 30 * 86_400_000,
+  checkIntervalMs: 60_000,
+  batchSize: 100,
+  retireGraceMs: 300_000,
+};
 
 export interface VaultDeps {
   bus: Bus;
@@ -78,6 +95,14 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
     graceMs: 2_000,
   });
   const adminAuthDal = createAdminAuthDal({ db });
+  const expiry = createPendingExpiry({
+    dal: createExpiryDal({ db }),
+    audit,
+    logger,
+    options: options.pendingExpiry ?? { maxAgeMs: 30 * 86_400_000, checkIntervalMs: 3_600_000 },
+  });
+  const rotationOptions = options.keyRotation ?? defaultKeyRotation;
+  const rotation = createKeyRotation({ db, keyring: deps.keyring, audit, logger, options: rotationOptions });
   const adminBootstrapped = options.adminBootstrap
     ? await bootstrapAdminToken(adminAuthDal, options.adminBootstrap)
     : false;
@@ -105,10 +130,22 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         logger,
         maxPendingTokens: options.maxPendingTokens,
       }),
+      authorizeWatch: createWatchService({
+        authenticate: createTokenAuthenticator({ serviceTokens: dals.serviceTokens }),
+        grants: createWatchDal({ db }),
+        recorder,
+        logger,
+      }),
     }),
     ...serveAdminOperations(bus, {
       checkReady,
       logger,
+      keys: createKeysAdminService({
+        rotation,
+        keyring: deps.keyring,
+        audit,
+        rotationIntervalMs: rotationOptions.rotationIntervalMs,
+      }),
       adminAuth: createAdminAuthService({
         dal: adminAuthDal,
         recorder,
@@ -131,12 +168,16 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   await bus.flush();
   usage.start();
   relay.start();
+  rotation.start();
+  expiry.start();
   void relay.relayOnce().catch(() => {});
 
   return {
     adminBootstrapped,
     async stop() {
       await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()));
+      await rotation.stop();
+      await expiry.stop();
       await relay.stop();
       await usage.stop();
     },

@@ -9,11 +9,13 @@ import {
 } from "@secrets/bus";
 import type { CallerContext } from "@secrets/proto/vault";
 import type { CallerFacts, GetSecretService } from "../secrets/get-secret-service.ts";
+import type { WatchService } from "../secrets/watch-service.ts";
 import type { createRegisterTokenService } from "../service-tokens/register-token-service.ts";
 
 export interface ServiceHandlerDeps {
   getSecret: GetSecretService;
   registerToken: ReturnType<typeof createRegisterTokenService>;
+  authorizeWatch: WatchService;
   /** Resolves when the vault can serve (its database answers); rejects otherwise. */
   checkReady: () => Promise<void>;
 }
@@ -46,6 +48,13 @@ export function serveServiceOperations(bus: Bus, deps: ServiceHandlerDeps): Subs
         caller: caller(request.caller),
       }),
     ),
+    serve(bus, serviceOperations.authorizeWatch, options, async (request) => ({
+      secrets: await deps.authorizeWatch({
+        secretNames: request.secretNames,
+        token: request.token,
+        caller: caller(request.caller),
+      }),
+    })),
     serve(bus, serviceOperations.ping, options, async () => {
       await deps.checkReady().catch((cause: unknown) => {
         throw new BusError(ErrorCode.UNAVAILABLE, "The vault's database is unavailable", { cause });

@@ -98,9 +98,12 @@ function createKeyring(
 ): Keyring {
   let state = indexed(initial);
   let seen = "";
-  void fingerprint(path).then((print) => {
-    seen ||= print;
-  });
+  void fingerprint(path)
+    .then((print) => {
+      seen ||= print;
+    })
+    // A file gone by now is reported by the next reload; until then the keyring works from memory.
+    .catch(() => {});
   // rotate(), retire() and reload() each read the state, write or read the file, then swap: one at a time.
   let pending: Promise<unknown> = Promise.resolve();
   const exclusive = <T>(change: () => Promise<T>): Promise<T> => {
