@@ -49,6 +49,19 @@ function interpolate(value: string): string {
   );
 }
 
+describe("configuration documentation", () => {
+  it("documents every variable each service reads, in its README or the root README", () => {
+    const rootReadme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    for (const [name, { spec }] of Object.entries(ours)) {
+      const readme = readFileSync(join(repoRoot, "services", name, "README.md"), "utf8");
+      const undocumented = configVariables(spec).filter(
+        (variable) => !readme.includes(`\`${variable}\``) && !rootReadme.includes(`\`${variable}\``),
+      );
+      expect(undocumented, name).toEqual([]);
+    }
+  });
+});
+
 describe("docker-compose.yml", () => {
   it("runs the four services from the image, each with its own entry point", () => {
     for (const [name, { entry }] of Object.entries(ours)) {
