@@ -5,6 +5,17 @@
 import vue from "@vitejs/plugin-vue";
 import { defineConfig } from "vite";
 
+/** The admin API's routes the dashboard calls (every path under them is proxied too). */
+const apiRoutes = [
+  "/secrets",
+  "/access-requests",
+  "/service-tokens",
+  "/audit",
+  "/keys",
+  "/session",
+  "/healthz",
+];
+
 export default defineConfig({
   plugins: [vue()],
   base: "/",
@@ -21,7 +32,7 @@ export default defineConfig({
   server: {
     // `bunx vite` in web/ during development: the API routes go to a local admin API.
     proxy: Object.fromEntries(
-      ["/secrets", "/access-requests", "/service-tokens", "/audit", "/session", "/healthz"].map((path) => [
+      apiRoutes.map((path) => [
         path,
         { target: process.env.ADMIN_API_URL ?? "http://127.0.0.1:8080", changeOrigin: false },
       ]),

@@ -40,6 +40,10 @@ beforeAll(async () => {
   await stack.startVault({ ADMIN_BOOTSTRAP_TOKEN: adminToken });
   const gateway = await stack.startGateway();
   const adminApi = await stack.startAdminApi();
+  await stack.startAudit({
+    AUDIT_SINK: "file",
+    AUDIT_FILE_PATH: `${stack.tempDir("leaks-audit-")}/journal.jsonl`,
+  });
   grpc = secretsClient(gateway.address, gateway.caFile);
   http = adminHttpClient(adminApi.url);
 });
@@ -80,6 +84,14 @@ describe("the admin API's responses", () => {
     });
     await bearer.listSecrets();
     await bearer.listSecrets({ q: "billing", missing: "false", limit: "10" });
+    const admin = { credential: { token: adminToken } };
+    const billingId = ((await bearer.listSecrets({ q: "BILLING_KEY" })).json.secrets[0] as { id: string }).id;
+    await bearer.putSecret({ name: "BILLING_KEY", value: values.updated });
+    await http.send("GET", `/secrets/${billingId}/versions`, admin);
+    await http.send("POST", `/secrets/${billingId}/rollback`, { ...admin, body: { version: 1 } });
+    await http.send("GET", "/keys", admin);
+    await http.send("POST", "/keys/rotate", admin);
+    await http.send("GET", "/audit?secret=BILLING_KEY&limit=50", admin);
     const requests = (await bearer.listAccessRequests("pending")).json.accessRequests as { id: string }[];
     await bearer.denyAccess(requests[0]?.id ?? "");
     await bearer.approveAccess(requests[0]?.id ?? "");
@@ -123,7 +135,7 @@ describe("the admin API's responses", () => {
     );
     expect(exercised.length).toBe(routes.length);
     expect(new Set(http.recorded.map((r) => r.statusLine.split(" ")[1]))).toEqual(
-      new Set(["200", "201", "204", "400", "401", "404", "409", "413", "422"]),
+      new Set(["200", "201", "202", "204", "400", "401", "404", "409", "413", "422"]),
     );
 
     const everything = http.recordedText();

@@ -88,7 +88,8 @@ export async function startNatsServer(
         for await (const chunk of stderr) output += decoder.decode(chunk, { stream: true });
       })();
     }
-    await waitForPort(port, 10_000);
+    // A loaded machine (CI runs many suites at once) can take a while to start a process.
+    await waitForPort(port, 30_000);
   };
   const stop = async () => {
     const running = child;

@@ -29,6 +29,17 @@ export function timeAgo(iso: string | null, at = now.value): string {
   return absolute.format(new Date(iso));
 }
 
+const days = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** A time ahead in whole days ("in 30 days", "tomorrow"), or in hours and minutes when it is that close. */
+export function timeUntil(iso: string, at = now.value): string {
+  const seconds = (Date.parse(iso) - at) / 1000;
+  if (seconds < 60) return seconds < 0 ? timeAgo(iso, at) : "in a moment";
+  if (seconds < 3_600) return days.format(Math.round(seconds / 60), "minute");
+  if (seconds < 86_400) return days.format(Math.round(seconds / 3_600), "hour");
+  return days.format(Math.round(seconds / 86_400), "day");
+}
+
 export function exactTime(iso: string | null): string {
   return iso ? absolute.format(new Date(iso)) : "";
 }

@@ -11,6 +11,7 @@ export const views = {
   approvals: { title: "Pending approvals", short: "Approvals" },
   tokens: { title: "Service tokens", short: "Tokens" },
   audit: { title: "Audit trail", short: "Audit" },
+  keys: { title: "Encryption keys", short: "Keys" },
 } as const;
 export type ViewName = keyof typeof views;
 

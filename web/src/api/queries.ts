@@ -1,7 +1,8 @@
 /**
  * Every admin API read and write as TanStack Query composables, with one place for the keys. Counts in
- * the navigation (pending approvals, missing secrets) poll every `pollMs`; each change invalidates what
- * it affects, so every view refreshes without a reload.
+ * the navigation (pending approvals, missing secrets) poll every `pollMs`, the key status every
+ * `rewrapPollMs` while values are being re-encrypted; each change invalidates what it affects, so every
+ * view refreshes without a reload.
  */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/vue-query";
 import { computed, type Ref } from "vue";
@@ -10,8 +11,11 @@ import type {
   AccessRequest,
   AccessRequestPage,
   AuditEvent,
+  KeyStatus,
+  RotationStarted,
   Secret,
   SecretPage,
+  SecretVersionList,
   ServiceToken,
   ServiceTokenPage,
   Session,
@@ -22,6 +26,8 @@ import type {
 export const pollMs = 5_000;
 /** Rows per page of the secrets table. */
 export const secretsPageSize = 50;
+/** How often the key status refreshes while the background rewrap has values left. */
+export const rewrapPollMs = 2_000;
 
 export const queryKeys = {
   session: ["session"] as const,
@@ -29,6 +35,7 @@ export const queryKeys = {
   accessRequests: ["access-requests"] as const,
   serviceTokens: ["service-tokens"] as const,
   audit: ["audit"] as const,
+  keys: ["keys"] as const,
 };
 
 export function useSession() {
@@ -56,6 +63,32 @@ export function useSecretsPage(q: Ref<string>, cursor: Ref<string | undefined>) 
         signal,
       }),
     placeholderData: keepPreviousData,
+  });
+}
+
+/**
+ * The secret with exactly this name as the API has it now, or undefined when there is none: searched by
+ * name (`q` also matches other names and descriptions, hence the exact match), a bounded number of pages.
+ */
+export async function findSecret(name: string): Promise<Secret | undefined> {
+  let cursor: string | undefined;
+  for (let page = 0; page < 5; page++) {
+    const result = await api<SecretPage>("/secrets", { query: { q: name, limit: 1000, cursor } });
+    const found = result.secrets.find((secret) => secret.name === name);
+    if (found || !result.nextCursor) return found;
+    cursor = result.nextCursor;
+  }
+  return undefined;
+}
+
+/** A secret's kept versions, newest first (metadata only: values are never returned). */
+export function useSecretVersions(id: Ref<string | undefined>) {
+  return useQuery({
+    queryKey: [...queryKeys.secrets, "versions", id],
+    enabled: computed(() => id.value !== undefined),
+    queryFn: ({ signal }) =>
+      api<SecretVersionList>(`/secrets/${encodeURIComponent(id.value ?? "")}/versions`, { signal }),
+    staleTime: 0,
   });
 }
 
@@ -162,12 +195,29 @@ export interface SecretInput {
   name: string;
   description?: string;
   value?: string;
+  /** Check-and-set: the version the admin saw; the API answers 409 if the secret has moved on since. */
+  expectedVersion?: number;
 }
 
 export const useSaveSecret = () =>
   useChange(
     (input: SecretInput) => api<{ secret: Secret }>("/secrets", { method: "POST", body: input }),
     [queryKeys.secrets, queryKeys.accessRequests],
+  );
+
+export interface RollbackInput {
+  id: string;
+  /** The kept version whose value becomes current again, as a new version. */
+  version: number;
+  /** Check-and-set: the current version the admin saw. */
+  expectedVersion?: number;
+}
+
+export const useRollbackSecret = () =>
+  useChange(
+    ({ id, ...body }: RollbackInput) =>
+      api<{ secret: Secret }>(`/secrets/${encodeURIComponent(id)}/rollback`, { method: "POST", body }),
+    [queryKeys.secrets],
   );
 
 export const useDeleteSecret = () =>
@@ -193,3 +243,26 @@ export const useDecideToken = () =>
       }),
     [queryKeys.serviceTokens],
   );
+
+/** The encryption key's status; refreshed every `rewrapPollMs` while values are still being re-encrypted. */
+export function useKeyStatus() {
+  return useQuery({
+    queryKey: queryKeys.keys,
+    queryFn: ({ signal }) => api<KeyStatus>("/keys", { signal }),
+    refetchInterval: (query) => ((query.state.data?.pendingRewrap ?? 0) > 0 ? rewrapPollMs : false),
+  });
+}
+
+/** Rotates now; the answer's figures show at once, before the status is read again. */
+export function useRotateKey() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => api<RotationStarted>("/keys/rotate", { method: "POST" }),
+    onSuccess: ({ rotatedAt, pendingRewrap }) => {
+      client.setQueryData<KeyStatus>(queryKeys.keys, (status) =>
+        status ? { ...status, lastRotatedAt: rotatedAt, pendingRewrap } : status,
+      );
+    },
+    onSettled: () => client.invalidateQueries({ queryKey: [...queryKeys.keys] }),
+  });
+}

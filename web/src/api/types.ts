@@ -19,11 +19,31 @@ export interface Secret {
   createdBy: string;
   /** Services with an access request for it, in any status. */
   requestedBy: string[];
+  /** The current value's version (1 for the first value, +1 per change); 0 while it has none. */
+  version: number;
 }
 
 export interface SecretPage {
   secrets: Secret[];
   nextCursor: string | null;
+}
+
+/** A kept value's metadata (`GET /secrets/:id/versions`); never the value. */
+export interface SecretVersion {
+  version: number;
+  /** When this value was set. */
+  createdAt: string;
+  /** The admin who set it (or rolled back to it). */
+  createdBy: string;
+  /** The version a rollback restored; null for a value typed in. */
+  restoredFrom: number | null;
+  /** True for the current value. */
+  current: boolean;
+}
+
+export interface SecretVersionList {
+  /** Newest first; only the last ones are kept (10 unless the vault says otherwise). */
+  versions: SecretVersion[];
 }
 
 export type AccessStatus = "pending" | "granted" | "denied";
@@ -86,6 +106,24 @@ export interface AuditEvent {
   requestId: string | null;
   ipAddress: string | null;
   userAgent: string | null;
+}
+
+/** Encryption-key rotation (`GET /keys`), without any key material or key id. */
+export interface KeyStatus {
+  /** When the current key was created. */
+  lastRotatedAt: string;
+  /** When the schedule rotates it next. */
+  nextRotationAt: string;
+  /** Values (current and kept versions) still under an older key; the background rewrap moves them. */
+  pendingRewrap: number;
+  /** Keys in the key file: the current one and older ones still in use or in their grace period. */
+  keyCount: number;
+}
+
+/** `POST /keys/rotate`'s answer: new writes use the new key at once. */
+export interface RotationStarted {
+  rotatedAt: string;
+  pendingRewrap: number;
 }
 
 export interface Session {
