@@ -403,6 +403,16 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
     expect(await billing.textContent()).toContain("••••••");
     expect(await billing.textContent()).toContain("by root");
 
+    // Adding the same name again does not overwrite its value.
+    await page.getByRole("button", { name: "Add secret" }).click();
+    form = await dialog();
+    await form.getByLabel("Name").fill("BILLING_API_KEY");
+    await form.getByLabel("Value", { exact: true }).fill("must-not-overwrite");
+    await form.getByRole("button", { name: "Add secret" }).click();
+    await form.getByText("BILLING_API_KEY already has a value").waitFor();
+    await page.keyboard.press("Escape");
+    await dialogClosed();
+
     // A stub without a value says so.
     await grpc.getSecret("ORDERS_SMTP_PASSWORD", ordersToken, { description: "SMTP relay password" });
     await page.reload();
