@@ -55,6 +55,12 @@ describe("bun run dev", () => {
     expect(adminToken).not.toBe("");
   });
 
+  it("serves the dashboard at the printed URL, built on first start if needed", async () => {
+    const page = await fetch(`http://127.0.0.1:${adminPort}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<title>Secrets Service</title>");
+  });
+
   it("completes the whole flow: token, stub, value, grant, value over gRPC, audit", async () => {
     const grpc = secretsClient(`localhost:${grpcPort}`, join(dataDir, "tls", "ca.crt"));
     const http = adminHttpClient(`http://127.0.0.1:${adminPort}`);

@@ -11,6 +11,7 @@ import { ConfigError } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
 import { type BannerFacts, banner, newAdminToken } from "./banner.ts";
 import { devMode, parseEmbeddedConfig } from "./config.ts";
+import { dashboardIsStale, ensureDashboardBuilt } from "./dashboard-build.ts";
 import { startEmbedded } from "./embedded.ts";
 import { startProcesses } from "./processes.ts";
 
@@ -27,6 +28,13 @@ try {
 }
 
 const logger = createLogger({ service: "secrets-dev", level: config?.vault.logLevel ?? "info" });
+if (dashboardIsStale()) {
+  process.stderr.write("Building the dashboard (web/dist) first; this takes a few seconds…\n");
+  await ensureDashboardBuilt().catch((error: unknown) => {
+    // The API works without it; `/` then says how to build it.
+    logger.warn("could not build the dashboard; run `bun run web:build`", { error });
+  });
+}
 const bootstrapFromEnv = Boolean(env.ADMIN_BOOTSTRAP_TOKEN);
 const adminBootstrap = {
   token: env.ADMIN_BOOTSTRAP_TOKEN || newAdminToken(),
