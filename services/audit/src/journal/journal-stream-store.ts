@@ -48,7 +48,7 @@ export class JournalStreamStore implements StreamStore {
   }
 
   async append(subject: string, payload: Uint8Array, msgId: string): Promise<DurableAck> {
-    if (!this.spec || !this.spec.subjects.includes(subject)) throw new Error(`no stream captures ${subject}`);
+    if (!this.spec?.subjects.includes(subject)) throw new Error(`no stream captures ${subject}`);
     this.forgetOldIds();
     const previous = this.recentIds.get(msgId);
     if (previous) return { seq: previous.seq, duplicate: true };
