@@ -2,7 +2,8 @@
  * The audit trail reaches Loki: the vault, a gateway and the audit service as real processes on real
  * NATS and PostgreSQL, a Loki stand-in in this process, and GetSecret traffic over gRPC. Every event the
  * traffic produced must arrive exactly once, through a Loki outage and through a SIGKILL of the shipper
- * in the middle of a backlog; queries through the bus return the right events newest first.
+ * in the middle of a backlog (the backlog grows while Loki is down and drains afterwards); queries through
+ * the bus return the right events newest first.
  */
 import { auditOperations, request } from "@secrets/bus";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
@@ -138,19 +139,32 @@ describe("audit shipping to Loki", () => {
     })();
     await waitUntil(() => shippedLines().length > 10, "the first events in Loki", 20_000);
     await loki.stop();
-    await Bun.sleep(3_000);
+    // The backlog grows while Loki is away: the events wait in the stream, undelivered.
+    const backlog: number[] = [];
+    for (const end = Date.now() + 3_000; Date.now() < end; ) {
+      const status = await request(stack.bus, auditOperations.status, {}, { timeoutMs: 2_000 });
+      backlog.push(status.pending + status.inFlight);
+      await Bun.sleep(250);
+    }
     await loki.restart();
     await Bun.sleep(1_000);
     keepGoing = false;
     await steady;
 
     expect(duringOutage).toBeGreaterThan(10);
+    expect(Math.max(...backlog)).toBeGreaterThan(10);
+    expect(backlog.at(-1)).toBeGreaterThan(backlog[0] ?? 0);
     const lines = await allShipped(requestIds);
     expectExactlyOnce(lines, requestIds);
     expectTimeOrder(lines);
     expect(lines.every((line) => line.event === "secret.get" && line.service_name === "orders")).toBe(true);
     expect(audit.lines.some((line) => line.includes("audit sink push failed"))).toBe(true);
     await waitUntil(() => audit.lines.some((line) => line.includes("audit sink recovered")), "recovery log");
+    // ...and drains afterwards.
+    await waitUntil(async () => {
+      const status = await request(stack.bus, auditOperations.status, {}, { timeoutMs: 2_000 });
+      return status.pending === 0 && status.inFlight === 0;
+    }, "the backlog to drain");
     const status = await request(stack.bus, auditOperations.status, {}, { timeoutMs: 2_000 });
     expect(status).toMatchObject({ active: true, sink: "loki", consecutiveFailures: 0, parked: 0 });
     expect(status.lastSuccessMs).toBeGreaterThan(0);

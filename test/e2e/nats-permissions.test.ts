@@ -1,11 +1,15 @@
 /**
  * deploy/nats.conf on a real nats-server: every service runs with its own credentials and does its whole
  * job (a secret reaches a service over gRPC, the admin acts over HTTP, the audit trail reaches Loki and
- * answers queries), and each credential is refused what it must not do.
+ * answers queries), and each credential is refused what it must not do: for every operation and topic of
+ * the subjects registry, who may request, serve, publish and listen, who may read or delete the audit
+ * stream, and whose replies each may hear (a new subject fails the matrix until it is placed).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as busApi from "@secrets/bus";
+import { adminOperations, auditOperations, serviceOperations } from "@secrets/bus";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
@@ -247,5 +251,110 @@ describe("deploy/nats.conf", () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it("gives each credential exactly its job, for every subject of the registry", async () => {
+    const users: User[] = ["vault", "gateway", "admin", "audit"];
+    // Who may request each operation; a new operation fails here until it is placed.
+    const requesters = (subject: string): User[] => {
+      if (subject === serviceOperations.ping.subject) return ["gateway", "vault"]; // vault: its healthcheck
+      if (subject.startsWith("v1.vault.service.")) return ["gateway"];
+      if (subject.startsWith("v1.vault.admin.")) return ["admin"];
+      if (subject === auditOperations.query.subject) return ["admin"];
+      if (subject === auditOperations.status.subject) return ["audit"]; // its healthcheck
+      throw new Error(`no expectation for ${subject}: add one`);
+    };
+    const operations = [serviceOperations, adminOperations, auditOperations].flatMap((group) =>
+      Object.values(group).map((operation) => operation.subject),
+    );
+    // Every topic the bus package exports (a `subject` and a `message` codec), new ones included.
+    const topics = Object.values(busApi as Record<string, unknown>)
+      .filter(
+        (value): value is { subject: string } =>
+          typeof value === "object" && value !== null && "message" in value,
+      )
+      .map((topic) => topic.subject);
+    expect(topics).toEqual(expect.arrayContaining(["v1.audit.events", "v1.vault.events.secret-changed"]));
+    const absolute = (subject: string) => `secrets.${subject}`;
+
+    const expected: string[] = [];
+    const seen: string[] = [];
+    const connections = await Promise.all(users.map((user) => as(user)));
+    try {
+      await Promise.all(
+        users.map(async (user, index) => {
+          const nc = connections[index] as NatsConnection;
+          const checks: Promise<void>[] = [];
+          for (const subject of operations) {
+            const allowed = requesters(subject).includes(user);
+            expected.push(`${user} request ${subject}: ${allowed ? "allowed" : "denied"}`);
+            checks.push(
+              tryRequest(nc, absolute(subject)).then(
+                (r) => void seen.push(`${user} request ${subject}: ${r}`),
+              ),
+            );
+            // Serving an operation: the vault its own, the audit service the audit ones.
+            const server = subject.startsWith("v1.vault.") ? "vault" : "audit";
+            expected.push(`${user} serve ${subject}: ${user === server ? "allowed" : "denied"}`);
+            checks.push(
+              trySubscribe(nc, absolute(subject)).then(
+                (r) => void seen.push(`${user} serve ${subject}: ${r}`),
+              ),
+            );
+          }
+          for (const subject of topics) {
+            // Only the vault publishes events; the audit trail's go through JetStream to the audit service.
+            const listeners: User[] =
+              subject === "v1.vault.events.secret-changed"
+                ? ["vault", "gateway"]
+                : subject.startsWith("v1.vault.")
+                  ? ["vault"]
+                  : [];
+            expected.push(`${user} listen ${subject}: ${listeners.includes(user) ? "allowed" : "denied"}`);
+            checks.push(
+              trySubscribe(nc, absolute(subject)).then(
+                (r) => void seen.push(`${user} listen ${subject}: ${r}`),
+              ),
+            );
+            if (user !== "vault") {
+              expected.push(`${user} publish ${subject}: denied`);
+              checks.push(
+                tryPublish(nc, user, absolute(subject)).then(
+                  (r) => void seen.push(`${user} publish ${subject}: ${r}`),
+                ),
+              );
+            }
+          }
+          // Nobody but the audit service reads the stream; nobody at all deletes or purges it.
+          for (const api of ["STREAM.DELETE", "STREAM.PURGE", "STREAM.MSG.DELETE"]) {
+            expected.push(`${user} ${api}: denied`);
+            checks.push(
+              tryRequest(nc, `$JS.API.${api}.SECRETS_AUDIT`).then(
+                (r) => void seen.push(`${user} ${api}: ${r}`),
+              ),
+            );
+          }
+          expected.push(`${user} read the audit stream: ${user === "audit" ? "allowed" : "denied"}`);
+          checks.push(
+            tryRequest(nc, "$JS.API.CONSUMER.MSG.NEXT.SECRETS_AUDIT.audit-shipper").then(
+              (r) => void seen.push(`${user} read the audit stream: ${r}`),
+            ),
+          );
+          // Each listens only to its own replies.
+          for (const other of users) {
+            expected.push(`${user} replies of ${other}: ${other === user ? "allowed" : "denied"}`);
+            checks.push(
+              trySubscribe(nc, `_INBOX_${other}.>`).then(
+                (r) => void seen.push(`${user} replies of ${other}: ${r}`),
+              ),
+            );
+          }
+          await Promise.all(checks);
+        }),
+      );
+    } finally {
+      await Promise.all(connections.map((nc) => nc.close()));
+    }
+    expect(seen.sort()).toEqual(expected.sort());
   });
 });

@@ -33,13 +33,26 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /**
+ * SQLSTATEs of text PostgreSQL cannot hold (NUL, invalid UTF-8): the input's fault, whatever carried it
+ * (an id, a search, a cursor), found by test/hardening/fuzz/admin-api-fuzz.test.ts.
+ */
+const unstorableTextCodes = new Set(["22021", "22P05"]);
+
+/**
  * The one place where the vault's internal failures become errors that may cross the bus. A BusError
- * passes as is; an unreachable database is UNAVAILABLE; anything else is INTERNAL, logged here with its
- * detail and sent without it.
+ * passes as is; an unreachable database is UNAVAILABLE; text the database cannot hold is INVALID_ARGUMENT;
+ * anything else is INTERNAL, logged here with its detail and sent without it.
  */
 export function toBusError(error: unknown, logger: Logger, operation: string): BusError {
   if (error instanceof BusError) return error;
   if (error instanceof InvalidCursorError) return new BusError(ErrorCode.INVALID_ARGUMENT, error.message);
+  if (unstorableTextCodes.has(pgErrorCode(error) ?? "")) {
+    return new BusError(
+      ErrorCode.INVALID_ARGUMENT,
+      "The request holds characters that cannot be stored or searched for (such as NUL)",
+      { cause: error },
+    );
+  }
   if (isDatabaseUnavailable(error)) {
     logger.error("database unavailable", { operation, error });
     return new BusError(ErrorCode.UNAVAILABLE, "The vault's database is unavailable; try again shortly", {

@@ -2,6 +2,12 @@ import { secretNamePattern } from "@secrets/validation";
 import { t } from "elysia";
 import { nextCursor, pageQuery, timestamp } from "../shared/model.ts";
 
+/**
+ * Versions travel to the vault as int32: a larger integer (1e308 is one to JSON) is refused here with 422
+ * instead of failing to encode (test/hardening/fuzz/admin-api-fuzz.test.ts).
+ */
+const maxVersion = 2_147_483_647;
+
 export const SecretView = t.Object(
   {
     id: t.String({ description: "The secret's id" }),
@@ -62,6 +68,7 @@ export const PutSecretBody = t.Object(
     expectedVersion: t.Optional(
       t.Integer({
         minimum: 0,
+        maximum: maxVersion,
         description:
           "Check-and-set: the version you last saw (0: no value yet); another current version answers 409 " +
           "instead of overwriting someone else's change",
@@ -94,9 +101,17 @@ export type SecretVersionList = typeof SecretVersionList.static;
 
 export const RollbackBody = t.Object(
   {
-    version: t.Integer({ minimum: 1, description: "The kept version whose value becomes current again" }),
+    version: t.Integer({
+      minimum: 1,
+      maximum: maxVersion,
+      description: "The kept version whose value becomes current again",
+    }),
     expectedVersion: t.Optional(
-      t.Integer({ minimum: 0, description: "Check-and-set: the current version you last saw" }),
+      t.Integer({
+        minimum: 0,
+        maximum: maxVersion,
+        description: "Check-and-set: the current version you last saw",
+      }),
     ),
   },
   { description: "Restores a kept value as a new version" },

@@ -64,3 +64,25 @@ describe("secret versions over HTTP", () => {
     expect(h.vault.callsOf("putSecret").map((r) => r.expectedVersion)).toEqual([undefined, 1]);
   });
 });
+
+describe("version numbers beyond int32", () => {
+  it("are refused with 422 naming the field, not a 500 (1e308 is an integer to JSON)", async () => {
+    const h = createHarness();
+    const token = h.adminToken;
+    const id = (await h.call("POST", "/secrets", { token, body: { name: "BIG", value: "x" } })).json.secret
+      .id;
+    for (const [path, body, field] of [
+      [`/secrets/${id}/rollback`, '{"version":1e308}', "version"],
+      [`/secrets/${id}/rollback`, '{"version":1,"expectedVersion":2147483648}', "expectedVersion"],
+      ["/secrets", '{"name":"BIG","value":"y","expectedVersion":1e300}', "expectedVersion"],
+    ] as const) {
+      const refused = await h.call("POST", path, {
+        token,
+        rawBody: body,
+        headers: { "content-type": "application/json" },
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.json.error.fields.map((f: { field: string }) => f.field)).toContain(field);
+    }
+  });
+});

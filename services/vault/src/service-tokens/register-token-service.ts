@@ -7,7 +7,7 @@ import type { ServiceToken } from "../db/schema.ts";
 import { toBusError } from "../errors.ts";
 import type { CallerFacts } from "../secrets/get-secret-service.ts";
 import type { ServiceTokensDal } from "./service-tokens-dal.ts";
-import { hashesMatch, hashToken } from "./token-hash.ts";
+import { hashesMatch, presentedTokenHash } from "./token-hash.ts";
 
 export interface RegisterTokenInput {
   serviceName: string;
@@ -53,7 +53,7 @@ export function createRegisterTokenService(deps: RegisterTokenDeps) {
   async function register(
     input: RegisterTokenInput,
   ): Promise<{ status: TokenStatus; message: string; tokenId: string }> {
-    const hash = hashToken(input.token);
+    const hash = presentedTokenHash(input.token);
     const known = await deps.serviceTokens.findByHash(hash);
     if (known && hashesMatch(known.tokenHash, hash)) return { ...publicStatus(known), tokenId: known.id };
     if ((await deps.serviceTokens.countPending()) >= deps.maxPendingTokens) {

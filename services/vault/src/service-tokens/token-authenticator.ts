@@ -1,7 +1,7 @@
 import { BusError, ErrorCode, Reason } from "@secrets/bus";
 import type { ServiceToken } from "../db/schema.ts";
 import type { ServiceTokensDal } from "./service-tokens-dal.ts";
-import { hashesMatch, hashToken } from "./token-hash.ts";
+import { hashesMatch, presentedTokenHash } from "./token-hash.ts";
 
 /** An approved token's identity: the service name its grants belong to. */
 export interface AuthenticatedService {
@@ -20,7 +20,7 @@ export function createTokenAuthenticator(deps: { serviceTokens: Pick<ServiceToke
   ): Promise<
     { ok: true; service: AuthenticatedService } | { ok: false; error: BusError; serviceName: string }
   > {
-    const hash = hashToken(token);
+    const hash = presentedTokenHash(token);
     const row: ServiceToken | undefined = await deps.serviceTokens.findByHash(hash);
     if (!row || !hashesMatch(row.tokenHash, hash)) {
       return {

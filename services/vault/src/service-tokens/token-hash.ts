@@ -1,8 +1,17 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { forwardedTokenHash } from "@secrets/bus";
 
 /** Hex SHA-256 of a token: the only form in which a token is stored or compared. */
 export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+/**
+ * The hex SHA-256 of a presented service token: the one a gateway forwarded in its place (`forwardToken`),
+ * or computed from a token passed as it is.
+ */
+export function presentedTokenHash(presented: string): string {
+  return forwardedTokenHash(presented) ?? hashToken(presented);
 }
 
 /**

@@ -1,0 +1,214 @@
+/**
+ * Brute force, on the real processes: RegisterToken is rate-limited per peer (and the vault caps pending
+ * tokens for all gateways together), failed GetSecret authentications close the peer's budget so that even
+ * the right token is refused without reaching the vault, and admin sign-ins and failed admin credentials are
+ * limited per client address (the right token included, other addresses unaffected). Token comparisons are
+ * constant-time: only hashes are compared, with `timingSafeEqual`.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { AuditEventName } from "@secrets/bus";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminBusClient } from "../support/admin-bus-client.ts";
+import { adminHttpClient } from "../support/admin-http.ts";
+import { readAuditStream } from "../support/audit-stream.ts";
+import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { repoRoot, sourceFiles } from "../support/import-graph.ts";
+import { provisionService } from "../support/provision.ts";
+import { createStack, type Stack } from "../support/stack.ts";
+
+let stack: Stack;
+const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const limits = { register: 5, authFailures: 5, logins: 3, adminFailures: 4, pendingTokens: 8 };
+
+beforeAll(async () => {
+  stack = await createStack();
+  await stack.startVault({
+    ADMIN_BOOTSTRAP_TOKEN: adminToken,
+    MAX_PENDING_TOKENS: String(limits.pendingTokens),
+  });
+});
+
+afterAll(async () => {
+  await stack?.dispose();
+});
+
+const gatewayLimits = () => ({
+  RATE_LIMIT_REGISTER_PER_MINUTE: String(limits.register),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: String(limits.authFailures),
+});
+
+describe("brute force over gRPC", () => {
+  it("limits RegisterToken per peer address, and the vault caps pending tokens across gateways", async () => {
+    const gateways = [await stack.startGateway(gatewayLimits()), await stack.startGateway(gatewayLimits())];
+    const [first, second] = gateways.map((g) => secretsClient(g.address, g.caFile));
+    if (!first || !second) throw new Error("two gateways expected");
+    try {
+      const burst = [];
+      for (let i = 0; i < limits.register + 3; i++)
+        burst.push(await first.registerToken(`svc-${i}`, newServiceToken()));
+      expect(burst.slice(0, limits.register).every((o) => o.ok)).toBe(true);
+      for (const refused of burst.slice(limits.register)) {
+        expect(refused).toMatchObject({ code: "RESOURCE_EXHAUSTED", reason: "RATE_LIMITED" });
+        expect(refused.details).toMatch(/try again in \d+ s/);
+      }
+      // A peer cannot get around the vault's cap by spreading registrations over gateways.
+      const spread = [];
+      for (let i = 0; i < limits.register; i++)
+        spread.push(await second.registerToken(`other-${i}`, newServiceToken()));
+      expect(spread.filter((o) => o.ok)).toHaveLength(limits.pendingTokens - limits.register);
+      expect(spread.filter((o) => !o.ok).every((o) => o.code === "RESOURCE_EXHAUSTED")).toBe(true);
+      const events = await readAuditStream(stack.natsUrl, stack.namespace);
+      const registered = events.filter((e) => e.event.event === AuditEventName.tokenRegister);
+      // Refused by the gateway's limit: never reached the vault, so never audited as a registration.
+      expect(registered.map((e) => e.event.requestId)).not.toEqual(
+        expect.arrayContaining(burst.slice(limits.register).map((o) => o.requestId)),
+      );
+    } finally {
+      first.close();
+      second.close();
+      for (const gateway of gateways) await gateway.process.stop();
+    }
+  });
+
+  it("refuses every token from a peer, the right one included, once its failed authentications run out", async () => {
+    const gateway = await stack.startGateway({ ...gatewayLimits(), RATE_LIMIT_REGISTER_PER_MINUTE: "100" });
+    const grpc = secretsClient(gateway.address, gateway.caFile);
+    const service = { name: "guarded", token: newServiceToken() };
+    try {
+      // The vault's pending-token cap was reached by the previous test: make room for this service.
+      const admin = adminBusClient(stack.bus);
+      for (const token of (await admin.listServiceTokens()).serviceTokens) await admin.denyToken(token.id);
+      await provisionService(grpc, admin, service, { GUARDED_KEY: "guarded-value" });
+
+      const guesses = [];
+      for (let i = 0; i < limits.authFailures; i++)
+        guesses.push(await grpc.getSecret("GUARDED_KEY", newServiceToken()));
+      expect(guesses.every((o) => o.code === "UNAUTHENTICATED")).toBe(true);
+      const right = await grpc.getSecret("GUARDED_KEY", service.token);
+      expect(right).toMatchObject({ ok: false, code: "RESOURCE_EXHAUSTED", reason: "RATE_LIMITED" });
+      expect(right.details).toMatch(/try again in \d+ s/);
+      expect(JSON.stringify(right)).not.toContain("guarded-value");
+
+      // The refused calls never reached the vault: it audited the guesses, not what came after.
+      const audited = new Set(
+        (await readAuditStream(stack.natsUrl, stack.namespace)).map((e) => e.event.requestId),
+      );
+      expect(guesses.every((o) => audited.has(o.requestId))).toBe(true);
+      expect(audited.has(right.requestId)).toBe(false);
+    } finally {
+      grpc.close();
+      await gateway.process.stop();
+    }
+  });
+});
+
+describe("brute force over HTTP", () => {
+  let http: ReturnType<typeof adminHttpClient>;
+  const from = (address: string) => ({ "x-forwarded-for": address });
+
+  beforeAll(async () => {
+    const adminApi = await stack.startAdminApi({
+      ADMIN_LOGIN_RATE_PER_MINUTE: String(limits.logins),
+      ADMIN_AUTH_FAILURE_RATE_PER_MINUTE: String(limits.adminFailures),
+      ADMIN_TRUST_PROXY: "true", // so that one test can be several client addresses
+      ADMIN_AUTH_CACHE_MS: "0",
+    });
+    http = adminHttpClient(adminApi.url);
+  });
+
+  it("limits sign-ins per client address, the right token included", async () => {
+    const headers = { ...from("203.0.113.10"), origin: http.origin };
+    const wrong = [];
+    for (let i = 0; i < limits.logins; i++) {
+      wrong.push(await http.send("POST", "/session", { body: { token: `${adminToken}x${i}` }, headers }));
+    }
+    expect(wrong.map((r) => r.status)).toEqual(Array(limits.logins).fill(401));
+    const right = await http.send("POST", "/session", { body: { token: adminToken }, headers });
+    expect(right.status).toBe(429);
+    expect(right.json.error.code).toBe("RATE_LIMITED");
+    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(right.headers.getSetCookie()).toEqual([]);
+    // Another address signs in.
+    const elsewhere = await http.send("POST", "/session", {
+      body: { token: adminToken },
+      headers: { ...from("203.0.113.11"), origin: http.origin },
+    });
+    expect(elsewhere.status).toBe(200);
+  });
+
+  it("refuses every credential from an address after too many failed ones, until its budget refills", async () => {
+    const attacker = from("203.0.113.20");
+    const guesses = [];
+    for (let i = 0; i < limits.adminFailures; i++) {
+      guesses.push(
+        await http.send("GET", "/secrets", { credential: { token: `ssadm_guess${i}` }, headers: attacker }),
+      );
+    }
+    expect(guesses.map((r) => r.status)).toEqual(Array(limits.adminFailures).fill(401));
+    const right = await http.send("GET", "/secrets", {
+      credential: { token: adminToken },
+      headers: attacker,
+    });
+    expect(right.status).toBe(429);
+    expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
+    const bystander = await http.send("GET", "/secrets", {
+      credential: { token: adminToken },
+      headers: from("203.0.113.21"),
+    });
+    expect(bystander.status).toBe(200);
+    // A refill takes 60 s / ADMIN_AUTH_FAILURE_RATE_PER_MINUTE: Retry-After says so.
+    expect(Number(right.headers.get("retry-after"))).toBeLessThanOrEqual(
+      Math.ceil(60 / limits.adminFailures),
+    );
+  });
+});
+
+describe("constant-time token comparison", () => {
+  it("authenticates service and admin tokens through that comparison only, never `===` on a credential", () => {
+    // services/vault/src/service-tokens/token-hash.test.ts tests the comparison itself.
+    const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
+    expect(read("services/vault/src/service-tokens/token-hash.ts")).toMatch(
+      /timingSafeEqual\(expected, actual\)/,
+    );
+    expect(read("services/vault/src/service-tokens/token-authenticator.ts")).toMatch(
+      /hashesMatch\(row\.tokenHash, hash\)/,
+    );
+    expect(read("services/vault/src/admin-auth/admin-auth-service.ts")).toMatch(
+      /hashesMatch\(row\.tokenHash, tokenHash\)/,
+    );
+    // Nowhere that handles credentials is one compared with `===`/`!==` (empty-string checks aside).
+    expect(credentialComparisons("if (row.tokenHash === presented) return;")).toHaveLength(1); // it can fail
+    expect(credentialComparisons('if (token === "") throw missing();')).toEqual([]);
+    const offenders: string[] = [];
+    for (const root of [
+      "services/vault/src",
+      "services/admin-api/src",
+      "services/gateway-grpc/src",
+      "packages/sdk/src",
+    ]) {
+      for (const file of sourceFiles(join(repoRoot, root)).filter((f) => !f.endsWith(".test.ts"))) {
+        for (const found of credentialComparisons(readFileSync(file, "utf8")))
+          offenders.push(`${file.slice(repoRoot.length + 1)}:${found}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});
+
+/** `line: comparison` for each `===`/`!==` between a credential-named value and anything but a literal. */
+function credentialComparisons(code: string): string[] {
+  const credential = /\b\w*(token|tokenHash|sessionId|sessionHash|password|secret)\b/i;
+  const comparison = /([\w.[\]]+)\s*(!==|===|==|!=)\s*([\w.[\]"'`]+)/g;
+  const literal = /^(""|''|``|undefined|null|\d+|"[^"]*"|'[^']*')$/;
+  const found: string[] = [];
+  code.split("\n").forEach((line, index) => {
+    for (const [whole, left = "", , right = ""] of line.matchAll(comparison)) {
+      if (literal.test(left) || literal.test(right)) continue;
+      if ([left, right].some((side) => credential.test(side.split(".").at(-1) ?? ""))) {
+        found.push(`${index + 1}: ${whole}`);
+      }
+    }
+  });
+  return found;
+}
