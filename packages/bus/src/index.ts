@@ -7,6 +7,7 @@
  * - `request`, `serve`, `publish`, `subscribe`, `publishDurable`: typed helpers over the registry.
  * - `bus.lease(name, { holder, ttlMs })`: one holder at a time (`Lease`, `newLeaseHolder`).
  * - `BusError` with `ErrorCode` and `Reason`: the one closed set of errors that crosses the bus.
+ * - `forwardToken`: a service token as it crosses the bus (its hash, never the token).
  */
 export {
   AuditEventName,
@@ -40,6 +41,7 @@ export {
   Reason,
   reasonName,
 } from "./errors.ts";
+export { forwardedTokenHash, forwardedTokenPrefix, forwardToken } from "./forwarded-token.ts";
 export { type Lease, type LeaseOptions, leaseNamePattern, newLeaseHolder } from "./lease.ts";
 export { MemoryBus, type MemoryBusOptions } from "./memory-bus.ts";
 export { MemoryStreamStore, type StoredMessage, type StreamStore } from "./memory-stream-store.ts";
@@ -52,6 +54,7 @@ export {
   auditQueue,
   auditStreamName,
   auditStreamSpec,
+  cacheInvalidatedTopic,
   type MessageCodec,
   type Operation,
   secretChangedTopic,

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Logger } from "@secrets/logger";
 import {
-  connect,
   credsAuthenticator,
   DiscardPolicy,
   Events,
@@ -34,6 +33,7 @@ import type { Lease, LeaseOptions } from "./lease.ts";
 import { absoluteStreamName, absoluteSubject, assertNamespace } from "./namespace.ts";
 import { natsConsumer } from "./nats-consumer.ts";
 import { natsLease, openLeaseBucket } from "./nats-lease.ts";
+import { connectCoalescing } from "./nats-transport.ts";
 import { settleWithin } from "./settle.ts";
 
 export interface NatsBusOptions {
@@ -62,7 +62,7 @@ export interface NatsBusOptions {
 /** Connects to NATS; keeps retrying while the server is not up yet, and reconnects forever afterwards. */
 export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   assertNamespace(options.namespace);
-  const nc = await connect({
+  const nc = await connectCoalescing({
     servers: options.url.split(",").map((s) => s.trim()),
     name: options.name,
     user: options.user,
@@ -76,6 +76,9 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     reconnectTimeWait: options.reconnectWaitMs ?? 250,
     reconnectJitter: 100,
     pingInterval: 10_000,
+    // nats.js would otherwise capture a stack trace (an Error) on every request, only to improve the
+    // message of a timeout; BusError already names the subject, and this is the vault's hot path.
+    noAsyncTraces: true,
   });
   return new NatsBus(nc, options);
 }

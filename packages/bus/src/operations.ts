@@ -50,11 +50,14 @@ import {
   AuditStatusRequest,
 } from "@secrets/proto/audit";
 import {
+  CacheInvalidation,
   SecretChanged,
   VaultAuthorizeWatchReply,
   VaultAuthorizeWatchRequest,
   VaultGetSecretReply,
   VaultGetSecretRequest,
+  VaultGetSecretsReply,
+  VaultGetSecretsRequest,
   VaultPingReply,
   VaultPingRequest,
   VaultRegisterTokenReply,
@@ -91,6 +94,8 @@ export const vaultQueue = "vault";
 /** Service-facing vault operations, requested by the gRPC gateway. */
 export const serviceOperations = {
   getSecret: operation("v1.vault.service.get-secret", VaultGetSecretRequest, VaultGetSecretReply),
+  /** Several secrets for one token: one outcome per secret, each audited; values only once all are stored. */
+  getSecrets: operation("v1.vault.service.get-secrets", VaultGetSecretsRequest, VaultGetSecretsReply),
   registerToken: operation(
     "v1.vault.service.register-token",
     VaultRegisterTokenRequest,
@@ -183,6 +188,15 @@ export const auditOperations = {
 export const secretChangedTopic: Topic<SecretChanged> = {
   subject: "v1.vault.events.secret-changed",
   message: SecretChanged,
+};
+
+/**
+ * Tokens, secrets or access requests changed (ids and names only): every vault replica drops what it
+ * cached of them. Vaults alone publish and hear it (`deploy/nats.conf`).
+ */
+export const cacheInvalidatedTopic: Topic<CacheInvalidation> = {
+  subject: "v1.vault.events.cache-invalidated",
+  message: CacheInvalidation,
 };
 
 /** Audit events, published durably by the vault before it answers. */

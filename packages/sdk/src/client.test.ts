@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fakeGateway, recordingLogger, unavailable } from "../test/fake-gateway.ts";
 import { createSecretsClient } from "./client.ts";
 import {
@@ -266,7 +266,7 @@ describe("waitUntilReady", () => {
     const { gateway, client } = setup();
     const started = Date.now();
     await client.waitUntilReady({ timeoutMs: 200, initialDelayMs: 20, maxDelayMs: 80 }).catch(() => {});
-    const polls = gateway.calls.filter((c) => c.rpc === "GetSecret").length / 2;
+    const polls = gateway.calls.filter((c) => c.rpc === "GetSecrets").length / 2;
     // 15 + 30 + 60 + 60 ms (half fixed, half jitter at 0.5) fit in 200 ms: about 4 polls, never a tight loop.
     expect(polls).toBeGreaterThanOrEqual(3);
     expect(polls).toBeLessThanOrEqual(6);
@@ -313,6 +313,135 @@ describe("waitUntilReady", () => {
     await expect(client.waitUntilReady({ signal: controller.signal, initialDelayMs: 5 })).rejects.toThrow(
       "shutting down",
     );
+  });
+});
+
+describe("reading every key at once (GetSecrets)", () => {
+  it("reads all keys in one call, each with its own outcome", async () => {
+    const { gateway, client } = setup();
+    gateway.approveTokens();
+    gateway.setValue("STRIPE_API_KEY", "sk_1");
+    gateway.approveAccess("STRIPE_API_KEY");
+    // DATABASE_URL does not exist: a stub, with the schema's description; STRIPE_API_KEY is still read.
+    const error = await client.getSecrets().catch((e) => e);
+    expect(error).toBeInstanceOf(SecretMissingError);
+    expect(gateway.calls.filter((c) => c.rpc !== "RegisterToken")).toEqual([
+      { rpc: "GetSecrets", secretName: "DATABASE_URL", description: "Database connection string" },
+      {
+        rpc: "GetSecrets",
+        secretName: "STRIPE_API_KEY",
+        description: "Stripe API key for payment processing",
+      },
+    ]);
+    expect(gateway.stubs.get("DATABASE_URL")).toBe("Database connection string");
+    // The value read in that call is cached: only DATABASE_URL is asked for again.
+    gateway.setValue("DATABASE_URL", "postgres://db");
+    gateway.approveAccess("DATABASE_URL");
+    expect(await client.getSecrets()).toEqual({ DATABASE_URL: "postgres://db", STRIPE_API_KEY: "sk_1" });
+    expect(gateway.calls.filter((c) => c.rpc === "GetSecrets").map((c) => c.secretName)).toEqual([
+      "DATABASE_URL",
+      "STRIPE_API_KEY",
+      "DATABASE_URL",
+    ]);
+    expect(gateway.calls.filter((c) => c.rpc === "GetSecret")).toEqual([]);
+  });
+
+  it("fails every key alike when the token is refused, and registers again when it is unknown", async () => {
+    const { gateway, client } = setup();
+    const pending = await client.getSecrets().catch((e) => e);
+    expect(pending).toBeInstanceOf(TokenPendingApprovalError);
+    ready(gateway);
+    gateway.forgetTokens();
+    gateway.approveTokens();
+    expect(await client.getSecrets()).toEqual({ DATABASE_URL: "postgres://db", STRIPE_API_KEY: "sk_1" });
+    expect(gateway.calls.filter((c) => c.rpc === "RegisterToken")).toHaveLength(2);
+  });
+
+  it("falls back to one GetSecret per key on a gateway without GetSecrets, and remembers", async () => {
+    for (const batch of ["unimplemented", false] as const) {
+      const gateway = fakeGateway({ batch });
+      const dataDir = mkdtempSync(join(tmpdir(), "sdk-client-"));
+      dirs.push(dataDir);
+      const client = createSecretsClient(
+        schema,
+        { serviceName: "orders", dataDir, cacheTtlMs: 0, logger: recordingLogger().logger },
+        { transport: gateway.transport },
+      );
+      ready(gateway);
+      expect(await client.getSecrets()).toEqual({ DATABASE_URL: "postgres://db", STRIPE_API_KEY: "sk_1" });
+      await client.waitUntilReady();
+      const rpcs = gateway.calls.filter((c) => c.rpc !== "RegisterToken").map((c) => c.rpc);
+      expect(rpcs.filter((rpc) => rpc === "GetSecret")).toHaveLength(4);
+      expect(rpcs.filter((rpc) => rpc === "GetSecrets")).toHaveLength(batch === "unimplemented" ? 2 : 0);
+    }
+  });
+
+  it("reads while it registers a token stored by an earlier run", async () => {
+    const first = setup();
+    ready(first.gateway);
+    await first.client.getSecrets();
+    const register = first.gateway.transport.registerToken.bind(first.gateway.transport);
+    let release: () => void = () => {};
+    first.gateway.transport.registerToken = async (...args) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return register(...args);
+    };
+    const restarted = createSecretsClient(
+      schema,
+      { serviceName: "orders", dataDir: dirs[0] as string, logger: recordingLogger().logger },
+      { transport: first.gateway.transport },
+    );
+    const reading = restarted.getSecrets();
+    // The read goes out while the registration is still held back.
+    await vi.waitFor(() => expect(first.gateway.calls.filter((c) => c.rpc === "GetSecrets")).toHaveLength(4));
+    release();
+    expect(await reading).toEqual({ DATABASE_URL: "postgres://db", STRIPE_API_KEY: "sk_1" });
+  });
+
+  it("splits many keys into calls the gateway accepts, and reads a value too large for a batch alone", async () => {
+    const gateway = fakeGateway();
+    const keys = Array.from({ length: 150 }, (_, i) => `KEY_${String(i).padStart(3, "0")}`);
+    const dataDir = mkdtempSync(join(tmpdir(), "sdk-client-"));
+    dirs.push(dataDir);
+    const client = createSecretsClient(
+      Object.fromEntries(keys.map((key) => [key, `the ${key}`])),
+      { serviceName: "orders", dataDir, logger: recordingLogger().logger },
+      { transport: gateway.transport },
+    );
+    gateway.approveTokens();
+    for (const key of keys) {
+      gateway.setValue(key, `value-${key}`);
+      gateway.approveAccess(key);
+    }
+    const batchCall = gateway.transport.getSecrets?.bind(gateway.transport);
+    const callSizes: number[] = [];
+    gateway.transport.getSecrets = async (request, token, timeoutMs) => {
+      callSizes.push(request.secrets.length);
+      const result = await (batchCall as NonNullable<typeof batchCall>)(request, token, timeoutMs);
+      if (!result.ok) return result;
+      // The gateway refuses KEY_007 in a batch (its value would not fit): the client reads it alone.
+      const results = result.response.results.map((entry) =>
+        entry.secretName === "KEY_007"
+          ? {
+              secretName: entry.secretName,
+              ok: false as const,
+              failure: { code: "RESOURCE_EXHAUSTED", details: "too large", reason: "" },
+            }
+          : entry,
+      );
+      return { ...result, response: { results } };
+    };
+    const values = await client.getSecrets();
+    expect(Object.keys(values)).toHaveLength(150);
+    expect(values).toMatchObject({
+      KEY_000: "value-KEY_000",
+      KEY_007: "value-KEY_007",
+      KEY_149: "value-KEY_149",
+    });
+    expect(callSizes).toEqual([100, 50]);
+    expect(gateway.calls.filter((c) => c.rpc === "GetSecret").map((c) => c.secretName)).toEqual(["KEY_007"]);
   });
 });
 

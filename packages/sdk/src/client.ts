@@ -133,7 +133,11 @@ export function createSecretsClient<const S extends SecretsSchemaInput>(
     values: Map<string, string>;
     failures: { key: string; error: SecretsError }[];
   }> {
-    const results = await Promise.allSettled(keys.map((key) => reader.read(key)));
+    // One GetSecrets call for every key where the gateway offers it, so a starting service waits for one
+    // round trip instead of one per secret.
+    const results = reader.readMany
+      ? await reader.readMany(keys)
+      : await Promise.allSettled(keys.map((key) => reader.read(key)));
     const values = new Map<string, string>();
     const failures: { key: string; error: SecretsError }[] = [];
     results.forEach((result, index) => {

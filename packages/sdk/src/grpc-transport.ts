@@ -4,9 +4,16 @@
  */
 import { readFileSync } from "node:fs";
 import { type ChannelOptions, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { type SecretChange, SecretsServiceClient } from "@secrets/proto/secrets";
+import { type SecretChange, type SecretResult, SecretsServiceClient } from "@secrets/proto/secrets";
 import { SecretsConfigurationError } from "./errors.ts";
-import type { CallFailure, CallResult, SecretsTransport, WatchHandle, WatchHandlers } from "./transport.ts";
+import type {
+  BatchSecretResult,
+  CallFailure,
+  CallResult,
+  SecretsTransport,
+  WatchHandle,
+  WatchHandlers,
+} from "./transport.ts";
 
 export interface GrpcTransportOptions {
   /** `host:port` of a gateway. */
@@ -164,8 +171,29 @@ export function createGrpcTransport(options: GrpcTransportOptions): SecretsTrans
     };
   }
 
+  function batchResult(result: SecretResult): BatchSecretResult {
+    const { secretName } = result;
+    if (result.success) return { secretName, ok: true, value: result.value };
+    const code = status[result.code] ?? String(result.code);
+    return { secretName, ok: false, failure: { code, details: result.errorMessage, reason: result.reason } };
+  }
+
   return {
     watchSecrets,
+    async getSecrets(request, token, timeoutMs) {
+      const result = await settle<{ results: SecretResult[] }>(
+        (metadata, callOptions, callback) =>
+          client.getSecrets({ secrets: [...request.secrets], token: "" }, metadata, callOptions, callback),
+        token,
+        timeoutMs,
+      );
+      if (!result.ok) return result;
+      return {
+        ok: true,
+        requestId: result.requestId,
+        response: { results: result.response.results.map(batchResult) },
+      };
+    },
     registerToken: (request, token, timeoutMs) =>
       settle(
         (metadata, callOptions, callback) =>

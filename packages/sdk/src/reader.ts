@@ -4,6 +4,8 @@ import type { ChangeSource } from "./watcher.ts";
 export interface SecretReader {
   /** The value of a declared key, or one of the SDK's errors. */
   read(key: string): Promise<string>;
+  /** Several keys at once (one GetSecrets call where the gateway offers it); one outcome per key, in order. */
+  readMany?(keys: readonly string[]): Promise<PromiseSettledResult<string>[]>;
   /** The service the reader acts as ("" for the environment). */
   readonly serviceName: string;
   /** False when waiting cannot change the answer (the environment does not change under a process). */

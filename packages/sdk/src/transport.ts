@@ -37,6 +37,11 @@ export interface WatchHandlers {
   onEnd(failure: CallFailure | undefined): void;
 }
 
+/** One secret's outcome in a GetSecrets answer. */
+export type BatchSecretResult =
+  | { secretName: string; ok: true; value: string }
+  | { secretName: string; ok: false; failure: Omit<CallFailure, "requestId"> };
+
 export interface WatchHandle {
   /** Ends the stream from this side; no handler is called afterwards. */
   cancel(): void;
@@ -53,6 +58,15 @@ export interface SecretsTransport {
     token: string,
     timeoutMs: number,
   ): Promise<CallResult<{ value: string }>>;
+  /**
+   * GetSecrets: several secrets in one call, each with its own outcome. Optional, so that transports
+   * written before it keep working: the client then reads each secret on its own.
+   */
+  getSecrets?(
+    request: { secrets: readonly { secretName: string; description: string }[] },
+    token: string,
+    timeoutMs: number,
+  ): Promise<CallResult<{ results: BatchSecretResult[] }>>;
   /**
    * Opens a WatchSecrets stream. Optional, so that transports written before it keep working: the client
    * cannot watch over one without it.

@@ -4,15 +4,16 @@
  * outage and a record of every call.
  */
 import { TokenStatus } from "@secrets/proto/secrets";
-import type { CallFailure, CallResult, SecretsTransport } from "../src/transport.ts";
+import type { BatchSecretResult, CallFailure, CallResult, SecretsTransport } from "../src/transport.ts";
 
 type TokenState = "pending" | "approved" | "denied";
 
 export interface FakeGateway {
   transport: SecretsTransport;
   /** Every call, in order, without tokens. */
+  /** A GetSecrets call is recorded as one entry per secret it names. */
   calls: {
-    rpc: "RegisterToken" | "GetSecret";
+    rpc: "RegisterToken" | "GetSecret" | "GetSecrets";
     secretName?: string;
     description?: string;
     serviceName?: string;
@@ -45,13 +46,47 @@ const fail = (code: string, reason: string, details = `${code} ${reason}`): Call
   failure: { code, details, reason, requestId: `req-${Math.random().toString(16).slice(2)}` },
 });
 
-export function fakeGateway(): FakeGateway {
+export interface FakeGatewayOptions {
+  /**
+   * How the gateway answers GetSecrets: `true` (default) as the real one; `"unimplemented"` as a gateway
+   * older than the RPC; `false` leaves it out of the transport altogether.
+   */
+  batch?: boolean | "unimplemented";
+}
+
+export function fakeGateway(options: FakeGatewayOptions = {}): FakeGateway {
   const tokens = new Map<string, { state: TokenState; serviceName: string }>();
   const secrets = new Map<string, string | undefined>();
   const access = new Map<string, "pending" | "granted" | "denied">();
   const stubs = new Map<string, string>();
   /** What a token registered from now on starts as. */
   let newTokens: TokenState = "pending";
+  /** What GetSecret and GetSecrets answer for a token that is not approved; undefined for an approved one. */
+  function tokenRefusal(token: string): CallResult<never> | undefined {
+    const known = tokens.get(token);
+    if (!known) return fail("UNAUTHENTICATED", "", "The service token is not registered");
+    if (known.state === "pending") return fail("PERMISSION_DENIED", "TOKEN_PENDING_APPROVAL");
+    if (known.state === "denied") return fail("PERMISSION_DENIED", "TOKEN_DENIED");
+    return undefined;
+  }
+
+  /** The vault's rules for one secret, the token being approved. */
+  function answer(secretName: string, description: string): CallResult<{ value: string }> {
+    if (!secrets.has(secretName)) {
+      secrets.set(secretName, undefined);
+      stubs.set(secretName, description);
+      access.set(secretName, "pending");
+      return fail("NOT_FOUND", "SECRET_STUB_CREATED");
+    }
+    const grant = access.get(secretName) ?? "pending";
+    access.set(secretName, grant);
+    if (grant === "pending") return fail("PERMISSION_DENIED", "ACCESS_PENDING");
+    if (grant === "denied") return fail("PERMISSION_DENIED", "ACCESS_DENIED");
+    const value = secrets.get(secretName);
+    if (value === undefined) return fail("FAILED_PRECONDITION", "SECRET_HAS_NO_VALUE");
+    return { ok: true, response: { value }, requestId: "req" };
+  }
+
   const gateway: FakeGateway = {
     calls: [],
     outage: undefined,
@@ -102,24 +137,35 @@ export function fakeGateway(): FakeGateway {
           description: request.description,
         });
         if (gateway.outage) return { ok: false, failure: gateway.outage };
-        const known = tokens.get(token);
-        if (!known) return fail("UNAUTHENTICATED", "", "The service token is not registered");
-        if (known.state === "pending") return fail("PERMISSION_DENIED", "TOKEN_PENDING_APPROVAL");
-        if (known.state === "denied") return fail("PERMISSION_DENIED", "TOKEN_DENIED");
-        if (!secrets.has(request.secretName)) {
-          secrets.set(request.secretName, undefined);
-          stubs.set(request.secretName, request.description);
-          access.set(request.secretName, "pending");
-          return fail("NOT_FOUND", "SECRET_STUB_CREATED");
-        }
-        const grant = access.get(request.secretName) ?? "pending";
-        access.set(request.secretName, grant);
-        if (grant === "pending") return fail("PERMISSION_DENIED", "ACCESS_PENDING");
-        if (grant === "denied") return fail("PERMISSION_DENIED", "ACCESS_DENIED");
-        const value = secrets.get(request.secretName);
-        if (value === undefined) return fail("FAILED_PRECONDITION", "SECRET_HAS_NO_VALUE");
-        return { ok: true, response: { value }, requestId: "req" };
+        const refused = tokenRefusal(token);
+        if (refused) return refused;
+        return answer(request.secretName, request.description);
       },
+      ...(options.batch === false
+        ? {}
+        : {
+            async getSecrets(request, token): Promise<CallResult<{ results: BatchSecretResult[] }>> {
+              for (const secret of request.secrets)
+                gateway.calls.push({
+                  rpc: "GetSecrets",
+                  secretName: secret.secretName,
+                  description: secret.description,
+                });
+              if (options.batch === "unimplemented")
+                return fail("UNIMPLEMENTED", "", "unknown method GetSecrets");
+              if (gateway.outage) return { ok: false, failure: gateway.outage };
+              const refused = tokenRefusal(token);
+              if (refused) return refused;
+              const results = request.secrets.map((secret): BatchSecretResult => {
+                const outcome = answer(secret.secretName, secret.description);
+                if (outcome.ok)
+                  return { secretName: secret.secretName, ok: true, value: outcome.response.value };
+                const { code, details, reason } = outcome.failure;
+                return { secretName: secret.secretName, ok: false, failure: { code, details, reason } };
+              });
+              return { ok: true, response: { results }, requestId: "req" };
+            },
+          }),
       close() {
         gateway.closed = true;
       },

@@ -1,5 +1,5 @@
 /** The input rules every boundary applies; each check returns the violations, empty when valid. */
-export { checkGetSecret, checkRegisterToken } from "./requests.ts";
+export { checkGetSecret, checkGetSecrets, checkRegisterToken, maxSecretsPerCall } from "./requests.ts";
 export {
   checkDescription,
   checkNewToken,

@@ -33,3 +33,31 @@ export function checkRegisterToken(request: {
     ...checkNewToken(request.token),
   ];
 }
+
+/** Most secrets one GetSecrets call may name. */
+export const maxSecretsPerCall = 100;
+
+/** Everything wrong with a GetSecrets request, empty when it is valid (fields as `secrets[i].secret_name`). */
+export function checkGetSecrets(request: {
+  secrets: readonly { secretName: string; description: string }[];
+  token: string;
+}): Violation[] {
+  const violations: Violation[] = [];
+  if (request.secrets.length === 0) {
+    violations.push({ field: "secrets", description: "must name at least one secret" });
+  } else if (request.secrets.length > maxSecretsPerCall) {
+    violations.push({ field: "secrets", description: `must name at most ${maxSecretsPerCall} secrets` });
+  } else {
+    const seen = new Set<string>();
+    request.secrets.forEach((secret, index) => {
+      const field = `secrets[${index}]`;
+      violations.push(...checkSecretName(secret.secretName, `${field}.secret_name`));
+      violations.push(...checkDescription(secret.description, `${field}.description`));
+      if (seen.has(secret.secretName))
+        violations.push({ field: `${field}.secret_name`, description: "names a secret listed before" });
+      seen.add(secret.secretName);
+    });
+  }
+  violations.push(...checkPresentedToken(request.token));
+  return violations;
+}

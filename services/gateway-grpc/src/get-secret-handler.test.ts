@@ -1,5 +1,13 @@
 import { status } from "@grpc/grpc-js";
-import { BusError, ErrorCode, Reason, serve, serviceOperations, vaultQueue } from "@secrets/bus";
+import {
+  BusError,
+  ErrorCode,
+  forwardToken,
+  Reason,
+  serve,
+  serviceOperations,
+  vaultQueue,
+} from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import type { VaultGetSecretRequest } from "@secrets/proto/vault";
 import { afterEach, describe, expect, it } from "vitest";
@@ -35,7 +43,12 @@ describe("GetSecret", () => {
     expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(text(result.trailers, "secrets-request-id")).toBe(requestId);
     expect(vault.seen).toHaveLength(1);
-    expect(vault.seen[0]).toMatchObject({ secretName: "STRIPE_API_KEY", description: "Stripe key", token });
+    // Only the token's hash crosses the bus.
+    expect(vault.seen[0]).toMatchObject({
+      secretName: "STRIPE_API_KEY",
+      description: "Stripe key",
+      token: forwardToken(token),
+    });
   });
 
   it("sends the peer address, user agent and request id to the vault", async () => {
@@ -58,7 +71,7 @@ describe("GetSecret", () => {
       { ...valid, token: "" },
       { metadata: { authorization: `bearer ${fromHeader}` } },
     );
-    expect(vault.seen.map((r) => r.token)).toEqual([fromHeader, fromHeader]);
+    expect(vault.seen.map((r) => r.token)).toEqual([forwardToken(fromHeader), forwardToken(fromHeader)]);
   });
 
   it("refuses an authorization header that is not a bearer token", async () => {

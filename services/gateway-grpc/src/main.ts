@@ -6,6 +6,7 @@ import { type Bus, connectBusFromConfig } from "@secrets/bus";
 import { ConfigError } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
+import { createCoalescedLogWriter } from "./log-writer.ts";
 import { createGatewayServer, type GatewayServer, hostPort } from "./server.ts";
 import { loadServerTls, TlsSetupError } from "./tls.ts";
 
@@ -18,7 +19,9 @@ try {
   process.exit(1);
 }
 
-const logger = createLogger({ service: "gateway-grpc", level: config.logLevel });
+const logWriter = createCoalescedLogWriter();
+process.on("exit", () => logWriter.flushSync());
+const logger = createLogger({ service: "gateway-grpc", level: config.logLevel, write: logWriter.write });
 let bus: Bus | undefined;
 let gateway: GatewayServer | undefined;
 let stopping = false;

@@ -7,11 +7,13 @@ import type { Bus } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { SecretsServiceService } from "@secrets/proto/secrets";
 import { createGetSecretHandler } from "./get-secret-handler.ts";
+import { createGetSecretsHandler } from "./get-secrets-handler.ts";
 import { createHealthService } from "./health.ts";
 import { HealthService } from "./health-proto.ts";
 import { RateLimiter } from "./rate-limiter.ts";
 import { createRegisterTokenHandler } from "./register-token-handler.ts";
 import { createSecretChangeFeed } from "./secret-change-feed.ts";
+import { decodingLeniently, refusingUndecodable } from "./undecodable-requests.ts";
 import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
 import { createWatchSecretsEndpoint, type WatchLimits } from "./watch-secrets-handler.ts";
 
@@ -100,21 +102,32 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     limits: deps.watchLimits ?? defaultWatchLimits,
     ...(deps.watchRetry ? { retry: deps.watchRetry } : {}),
   });
-  server.addService(SecretsServiceService, {
-    getSecret: createGetSecretHandler({ ...vault, authFailures }),
-    registerToken: createRegisterTokenHandler({
-      ...vault,
-      registrations: new RateLimiter({
-        perMinute: deps.rateLimits.registerPerMinute,
-        maxKeys: maxPeers,
-        now,
-      }),
-    }),
-    watchSecrets: watch.handler,
-  });
+  // An undecodable message gets INVALID_ARGUMENT, not grpc-js's INTERNAL.
+  server.addService(
+    decodingLeniently(SecretsServiceService),
+    refusingUndecodable(
+      {
+        getSecret: createGetSecretHandler({ ...vault, authFailures }),
+        getSecrets: createGetSecretsHandler({ ...vault, authFailures }),
+        registerToken: createRegisterTokenHandler({
+          ...vault,
+          registrations: new RateLimiter({
+            perMinute: deps.rateLimits.registerPerMinute,
+            maxKeys: maxPeers,
+            now,
+          }),
+        }),
+        watchSecrets: watch.handler,
+      },
+      deps.logger,
+    ),
+  );
   const health = new VaultHealth({ bus: deps.bus, logger: deps.logger, now, ...deps.health });
   const healthEndpoint = createHealthService(health);
-  server.addService(HealthService, healthEndpoint.implementation);
+  server.addService(
+    decodingLeniently(HealthService),
+    refusingUndecodable(healthEndpoint.implementation, deps.logger),
+  );
   health.start();
 
   return {

@@ -48,7 +48,6 @@ export function unaryCall<Req, Res>(
   return (call, callback) => {
     const started = performance.now();
     const caller = callerOf(call);
-    call.sendMetadata(requestIdMetadata(caller.requestId));
     const log = (code: status, reason: string, extra: Record<string, unknown> = {}) => {
       const fields = {
         method,
@@ -69,6 +68,9 @@ export function unaryCall<Req, Res>(
     logic(call.request, scope).then(
       (response) => {
         log(status.OK, "");
+        // The initial metadata leaves with the response, not when the call arrives: one write instead of
+        // two per call, and one wake-up of the client fewer (measured in bench/README.md).
+        call.sendMetadata(requestIdMetadata(caller.requestId));
         callback(null, response, requestIdMetadata(caller.requestId));
       },
       (error: unknown) => {
@@ -76,6 +78,7 @@ export function unaryCall<Req, Res>(
         const trailer = requestIdMetadata(caller.requestId);
         if (failure.reason !== "") trailer.set(reasonMetadataKey, failure.reason);
         log(failure.code, failure.reason, failure.detail === undefined ? {} : { detail: failure.detail });
+        call.sendMetadata(requestIdMetadata(caller.requestId));
         callback({ code: failure.code, details: failure.message, metadata: trailer });
       },
     );

@@ -3,7 +3,7 @@
  * caller's identity travels along for the audit event.
  */
 import { status } from "@grpc/grpc-js";
-import { type Bus, type Operation, request } from "@secrets/bus";
+import { type Bus, forwardToken, type Operation, request } from "@secrets/bus";
 import type { CallerContext } from "@secrets/proto/vault";
 import { busTimeoutMs } from "./deadline.ts";
 import { GatewayFailure } from "./status-map.ts";
@@ -25,8 +25,18 @@ export function callerContext(scope: CallScope): CallerContext {
 }
 
 /**
- * Sends `message` to the vault and returns its reply; rejects with the vault's BusError, or with
- * DEADLINE_EXCEEDED when the call has no time left to ask.
+ * The message as it goes on the bus: a service token is replaced by its hash (`forwardToken`), all the vault
+ * needs, so no service token ever crosses the bus. Every service-facing operation that authenticates names
+ * its token `token`, so a new one is covered without more code.
+ */
+function withForwardedToken<Req>(message: Req): Req {
+  const token = (message as { token?: unknown }).token;
+  return typeof token === "string" && token !== "" ? { ...message, token: forwardToken(token) } : message;
+}
+
+/**
+ * Sends `message` to the vault (its token forwarded as a hash) and returns its reply; rejects with the
+ * vault's BusError, or with DEADLINE_EXCEEDED when the call has no time left to ask.
  */
 export function askVault<Req, Rep>(
   deps: VaultRequestDeps,
@@ -45,5 +55,5 @@ export function askVault<Req, Rep>(
       new GatewayFailure(status.DEADLINE_EXCEEDED, "The call's deadline left no time to ask the vault"),
     );
   }
-  return request(deps.bus, operation, message, { timeoutMs });
+  return request(deps.bus, operation, withForwardedToken(message), { timeoutMs });
 }

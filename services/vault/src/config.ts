@@ -86,6 +86,20 @@ export const vaultConfigSpec = {
       max: 1000,
     },
   ),
+  cacheTtlMs: env.int(
+    "VAULT_CACHE_TTL_MS",
+    "longest a cached token, secret or access request is used; changes reach every vault at once, this bounds a lost notice; 0 turns caching off",
+    { default: 2_000, min: 0, max: 60_000 },
+  ),
+  cacheMaxEntries: env.int(
+    "VAULT_CACHE_MAX_ENTRIES",
+    "tokens, secrets and access requests cached at most, each",
+    {
+      default: 10_000,
+      min: 1,
+      max: 1_000_000,
+    },
+  ),
   maxPendingTokens: env.int(
     "MAX_PENDING_TOKENS",
     "pending service tokens kept before registrations are refused",

@@ -39,6 +39,7 @@ const vault = await startVault({
     secretVersionsKept: config.secretVersionsKept,
     keyRotation: keyRotationOptions(config),
     pendingExpiry: pendingExpiryOptions(config),
+    cache: { ttlMs: config.cacheTtlMs, maxEntries: config.cacheMaxEntries },
     adminSessionTtlMs: config.adminSessionTtlHours * 3_600_000,
     adminBootstrap:
       config.adminBootstrapToken === undefined

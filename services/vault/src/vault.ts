@@ -9,6 +9,8 @@ import { bootstrapAdminToken } from "./admin-auth/bootstrap.ts";
 import { createAdminAudit } from "./audit/admin-audit.ts";
 import { createAuditRecorder } from "./audit/audit-recorder.ts";
 import { createOutboxRelay } from "./audit/outbox-relay.ts";
+import { createCacheInvalidator } from "./cache/cache-invalidation.ts";
+import { cachedLookups, createLookupCache } from "./cache/lookup-cache.ts";
 import type { Database } from "./db/connection.ts";
 import { createDals } from "./db/dals.ts";
 import { serveAdminOperations } from "./handlers/admin-handlers.ts";
@@ -44,7 +46,14 @@ export interface VaultOptions {
   keyRotation?: KeyRotationOptions;
   /** Pending tokens and access requests are removed after this long; default 30 days, checked hourly. */
   pendingExpiry?: PendingExpiryOptions;
+  /**
+   * The request path's cache of tokens, secrets and access requests (see `cache/README.md`): entries live
+   * `ttlMs` at most (0 turns caching off), `maxEntries` per kind. Default 2 s and 10,000.
+   */
+  cache?: { ttlMs: number; maxEntries: number };
 }
+
+export const defaultCacheOptions = { ttlMs: 2_000, maxEntries: 10_000 };
 
 const defaultKeyRotation: KeyRotationOptions = {
   rotationIntervalMs: 30 * 86_400_000,
@@ -77,6 +86,11 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const { bus, db, logger, options } = deps;
   await bus.ensureStream(auditStreamSpec(options.auditStream));
   const dals = createDals(db);
+  const cache = createLookupCache(options.cache ?? defaultCacheOptions);
+  const invalidator = createCacheInvalidator({ bus, cache, logger });
+  const lookups = cachedLookups(cache, dals);
+  const cachedTokens = { ...dals.serviceTokens, findByHash: lookups.findTokenByHash };
+  const authenticate = createTokenAuthenticator({ serviceTokens: cachedTokens });
   const recorder = createAuditRecorder({ bus, logger, timeoutMs: options.auditTimeoutMs });
   const audit = createAdminAudit({ db, recorder, logger });
   const usage = createUsageRecorder({
@@ -98,6 +112,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const expiry = createPendingExpiry({
     dal: createExpiryDal({ db }),
     audit,
+    announce: invalidator.announce,
     logger,
     options: options.pendingExpiry ?? { maxAgeMs: 30 * 86_400_000, checkIntervalMs: 3_600_000 },
   });
@@ -113,25 +128,33 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   };
 
   const subscriptions: Subscription[] = [
+    // First, so that no request is served before this replica hears about changes.
+    invalidator.listen(),
     ...serveServiceOperations(bus, {
       checkReady,
       getSecret: createGetSecretService({
-        authenticate: createTokenAuthenticator({ serviceTokens: dals.serviceTokens }),
-        secrets: dals.secrets,
-        accessRequests: dals.accessRequests,
+        authenticate,
+        secrets: {
+          ...dals.secrets,
+          findByName: lookups.findSecretByName,
+          refreshByName: lookups.refreshSecretByName,
+        },
+        accessRequests: { ...dals.accessRequests, find: lookups.findAccess },
         keyring: deps.keyring,
         recorder,
         usage,
+        notify: invalidator.notify,
+        warm: lookups.warm,
         logger,
       }),
       registerToken: createRegisterTokenService({
-        serviceTokens: dals.serviceTokens,
+        serviceTokens: cachedTokens,
         recorder,
         logger,
         maxPendingTokens: options.maxPendingTokens,
       }),
       authorizeWatch: createWatchService({
-        authenticate: createTokenAuthenticator({ serviceTokens: dals.serviceTokens }),
+        authenticate,
         grants: createWatchDal({ db }),
         recorder,
         logger,
@@ -160,9 +183,10 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         logger,
         versionsKept: options.secretVersionsKept ?? 10,
         notify: (change) => publish(bus, secretChangedTopic, change),
+        announce: invalidator.announce,
       }),
-      accessRequests: createAccessRequestsAdminService({ dals, audit }),
-      serviceTokens: createServiceTokensAdminService({ dals, audit }),
+      accessRequests: createAccessRequestsAdminService({ dals, audit, announce: invalidator.announce }),
+      serviceTokens: createServiceTokensAdminService({ dals, audit, announce: invalidator.announce }),
     }),
   ];
   await bus.flush();

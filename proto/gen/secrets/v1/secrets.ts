@@ -78,6 +78,40 @@ export interface SecretChange {
   deleted: boolean;
 }
 
+export interface GetSecretsRequest {
+  /** The secrets to read: 1 to 100, each name at most once. */
+  secrets: SecretRequest[];
+  /** Service token; the `authorization: Bearer` metadata takes precedence when present. */
+  token: string;
+}
+
+/** One secret of a GetSecrets call, as GetSecretRequest names it. */
+export interface SecretRequest {
+  /** Upper-case name, `^[A-Z][A-Z0-9_]{0,127}$`. */
+  secretName: string;
+  /** Description from the service's schema; stored with a stub so admins know what is missing. */
+  description: string;
+}
+
+export interface GetSecretsResponse {
+  /** One result per requested secret, in the request's order. */
+  results: SecretResult[];
+}
+
+/** The outcome for one secret: its value, or what GetSecret would have failed with. */
+export interface SecretResult {
+  secretName: string;
+  /** The secret's value when `success`; empty otherwise. */
+  value: string;
+  success: boolean;
+  /** The gRPC status code GetSecret would have answered (NOT_FOUND, PERMISSION_DENIED, ...); 0 (OK) on success. */
+  code: number;
+  /** The machine reason GetSecret would have sent in `secrets-reason` (`ACCESS_PENDING`, ...); empty when none. */
+  reason: string;
+  /** Written for the user; empty on success. */
+  errorMessage: string;
+}
+
 function createBaseGetSecretRequest(): GetSecretRequest {
   return { secretName: "", description: "", token: "" };
 }
@@ -528,6 +562,310 @@ export const SecretChange: MessageFns<SecretChange> = {
   },
 };
 
+function createBaseGetSecretsRequest(): GetSecretsRequest {
+  return { secrets: [], token: "" };
+}
+
+export const GetSecretsRequest: MessageFns<GetSecretsRequest> = {
+  encode(message: GetSecretsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.secrets) {
+      SecretRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSecretsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSecretsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secrets.push(SecretRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetSecretsRequest>, I>>(base?: I): GetSecretsRequest {
+    return GetSecretsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSecretsRequest>, I>>(object: I): GetSecretsRequest {
+    const message = createBaseGetSecretsRequest();
+    message.secrets = object.secrets?.map((e) => SecretRequest.fromPartial(e)) || [];
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseSecretRequest(): SecretRequest {
+  return { secretName: "", description: "" };
+}
+
+export const SecretRequest: MessageFns<SecretRequest> = {
+  encode(message: SecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    if (message.description !== "") {
+      writer.uint32(18).string(message.description);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SecretRequest>, I>>(base?: I): SecretRequest {
+    return SecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretRequest>, I>>(object: I): SecretRequest {
+    const message = createBaseSecretRequest();
+    message.secretName = object.secretName ?? "";
+    message.description = object.description ?? "";
+    return message;
+  },
+};
+
+function createBaseGetSecretsResponse(): GetSecretsResponse {
+  return { results: [] };
+}
+
+export const GetSecretsResponse: MessageFns<GetSecretsResponse> = {
+  encode(message: GetSecretsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      SecretResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetSecretsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetSecretsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(SecretResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetSecretsResponse>, I>>(base?: I): GetSecretsResponse {
+    return GetSecretsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetSecretsResponse>, I>>(object: I): GetSecretsResponse {
+    const message = createBaseGetSecretsResponse();
+    message.results = object.results?.map((e) => SecretResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSecretResult(): SecretResult {
+  return { secretName: "", value: "", success: false, code: 0, reason: "", errorMessage: "" };
+}
+
+export const SecretResult: MessageFns<SecretResult> = {
+  encode(message: SecretResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.success !== false) {
+      writer.uint32(24).bool(message.success);
+    }
+    if (message.code !== 0) {
+      writer.uint32(32).int32(message.code);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(50).string(message.errorMessage);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SecretResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSecretResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.success = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SecretResult>, I>>(base?: I): SecretResult {
+    return SecretResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SecretResult>, I>>(object: I): SecretResult {
+    const message = createBaseSecretResult();
+    message.secretName = object.secretName ?? "";
+    message.value = object.value ?? "";
+    message.success = object.success ?? false;
+    message.code = object.code ?? 0;
+    message.reason = object.reason ?? "";
+    message.errorMessage = object.errorMessage ?? "";
+    return message;
+  },
+};
+
 export type SecretsServiceService = typeof SecretsServiceService;
 export const SecretsServiceService = {
   /**
@@ -570,6 +908,22 @@ export const SecretsServiceService = {
     responseSerialize: (value: SecretChange): Buffer => Buffer.from(SecretChange.encode(value).finish()),
     responseDeserialize: (value: Buffer): SecretChange => SecretChange.decode(value),
   },
+  /**
+   * Returns several secrets in one call, as a service does when it starts. The token is checked once: an
+   * unknown, pending or refused token fails the whole call with GetSecret's status and reason. Otherwise
+   * each secret has its own outcome (a missing or refused one does not fail the others), each is audited
+   * as one GetSecret would be (one event per secret), and no value is returned until every event is
+   * durably stored: if the audit trail refuses any, the call fails with UNAVAILABLE and returns nothing.
+   */
+  getSecrets: {
+    path: "/secrets.v1.SecretsService/GetSecrets" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSecretsRequest): Buffer => Buffer.from(GetSecretsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSecretsRequest => GetSecretsRequest.decode(value),
+    responseSerialize: (value: GetSecretsResponse): Buffer => Buffer.from(GetSecretsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetSecretsResponse => GetSecretsResponse.decode(value),
+  },
 } as const;
 
 export interface SecretsServiceServer extends UntypedServiceImplementation {
@@ -588,6 +942,14 @@ export interface SecretsServiceServer extends UntypedServiceImplementation {
    * stops being valid, and with UNAVAILABLE when the gateway shuts down: clients reconnect.
    */
   watchSecrets: handleServerStreamingCall<WatchSecretsRequest, SecretChange>;
+  /**
+   * Returns several secrets in one call, as a service does when it starts. The token is checked once: an
+   * unknown, pending or refused token fails the whole call with GetSecret's status and reason. Otherwise
+   * each secret has its own outcome (a missing or refused one does not fail the others), each is audited
+   * as one GetSecret would be (one event per secret), and no value is returned until every event is
+   * durably stored: if the audit trail refuses any, the call fails with UNAVAILABLE and returns nothing.
+   */
+  getSecrets: handleUnaryCall<GetSecretsRequest, GetSecretsResponse>;
 }
 
 export interface SecretsServiceClient extends Client {
@@ -639,6 +1001,28 @@ export interface SecretsServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<SecretChange>;
+  /**
+   * Returns several secrets in one call, as a service does when it starts. The token is checked once: an
+   * unknown, pending or refused token fails the whole call with GetSecret's status and reason. Otherwise
+   * each secret has its own outcome (a missing or refused one does not fail the others), each is audited
+   * as one GetSecret would be (one event per secret), and no value is returned until every event is
+   * durably stored: if the audit trail refuses any, the call fails with UNAVAILABLE and returns nothing.
+   */
+  getSecrets(
+    request: GetSecretsRequest,
+    callback: (error: ServiceError | null, response: GetSecretsResponse) => void,
+  ): ClientUnaryCall;
+  getSecrets(
+    request: GetSecretsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetSecretsResponse) => void,
+  ): ClientUnaryCall;
+  getSecrets(
+    request: GetSecretsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetSecretsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SecretsServiceClient = makeGenericClientConstructor(

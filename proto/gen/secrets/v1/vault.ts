@@ -6,7 +6,8 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import { TokenStatus } from "./secrets";
+import { BusError } from "./bus";
+import { SecretRequest, TokenStatus } from "./secrets";
 
 /** Service-facing vault operations on the bus, requested by the gRPC gateway. */
 
@@ -29,6 +30,29 @@ export interface VaultGetSecretRequest {
 
 export interface VaultGetSecretReply {
   value: string;
+}
+
+/**
+ * GetSecrets on the bus: the token is authenticated once, then each secret is read as for
+ * VaultGetSecretRequest, each audited on its own.
+ */
+export interface VaultGetSecretsRequest {
+  secrets: SecretRequest[];
+  token: string;
+  caller?: CallerContext | undefined;
+}
+
+export interface VaultGetSecretsReply {
+  /** One result per requested secret, in the request's order. */
+  results: VaultSecretResult[];
+}
+
+export interface VaultSecretResult {
+  secretName: string;
+  /** The value; empty when `error` is set. */
+  value: string;
+  /** Why this secret was not returned: the error GetSecret would have replied. Unset on success. */
+  error?: BusError | undefined;
 }
 
 export interface VaultRegisterTokenRequest {
@@ -83,6 +107,30 @@ export interface SecretChanged {
   /** The new current version; 0 when the secret was deleted. */
   version: number;
   deleted: boolean;
+}
+
+/**
+ * Published by a vault after a change that its cached lookups (tokens by hash, secrets by name, access
+ * requests by secret and service) depend on, so every vault replica drops those entries at once. Vaults
+ * only: it names no value and no token, only ids and names. An empty message changes nothing.
+ */
+export interface CacheInvalidation {
+  /** Service tokens whose status changed or that were removed. */
+  tokenIds: string[];
+  /** Secrets changed, rolled back, re-described or deleted. */
+  secretNames: string[];
+  /** Secrets deleted: every cached access request for them goes too. */
+  secretIds: string[];
+  /** Access requests decided, changed or removed. */
+  grants: GrantKey[];
+  /** Drop every cached entry (when a change is too broad to name). */
+  all: boolean;
+}
+
+/** An access request's identity: one row per (secret, service name). */
+export interface GrantKey {
+  secretId: string;
+  serviceName: string;
 }
 
 function createBaseCallerContext(): CallerContext {
@@ -308,6 +356,223 @@ export const VaultGetSecretReply: MessageFns<VaultGetSecretReply> = {
   fromPartial<I extends Exact<DeepPartial<VaultGetSecretReply>, I>>(object: I): VaultGetSecretReply {
     const message = createBaseVaultGetSecretReply();
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseVaultGetSecretsRequest(): VaultGetSecretsRequest {
+  return { secrets: [], token: "", caller: undefined };
+}
+
+export const VaultGetSecretsRequest: MessageFns<VaultGetSecretsRequest> = {
+  encode(message: VaultGetSecretsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.secrets) {
+      SecretRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    if (message.caller !== undefined) {
+      CallerContext.encode(message.caller, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultGetSecretsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultGetSecretsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secrets.push(SecretRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caller = CallerContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultGetSecretsRequest>, I>>(base?: I): VaultGetSecretsRequest {
+    return VaultGetSecretsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultGetSecretsRequest>, I>>(object: I): VaultGetSecretsRequest {
+    const message = createBaseVaultGetSecretsRequest();
+    message.secrets = object.secrets?.map((e) => SecretRequest.fromPartial(e)) || [];
+    message.token = object.token ?? "";
+    message.caller = (object.caller !== undefined && object.caller !== null)
+      ? CallerContext.fromPartial(object.caller)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVaultGetSecretsReply(): VaultGetSecretsReply {
+  return { results: [] };
+}
+
+export const VaultGetSecretsReply: MessageFns<VaultGetSecretsReply> = {
+  encode(message: VaultGetSecretsReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      VaultSecretResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultGetSecretsReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultGetSecretsReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(VaultSecretResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultGetSecretsReply>, I>>(base?: I): VaultGetSecretsReply {
+    return VaultGetSecretsReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultGetSecretsReply>, I>>(object: I): VaultGetSecretsReply {
+    const message = createBaseVaultGetSecretsReply();
+    message.results = object.results?.map((e) => VaultSecretResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseVaultSecretResult(): VaultSecretResult {
+  return { secretName: "", value: "", error: undefined };
+}
+
+export const VaultSecretResult: MessageFns<VaultSecretResult> = {
+  encode(message: VaultSecretResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretName !== "") {
+      writer.uint32(10).string(message.secretName);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.error !== undefined) {
+      BusError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultSecretResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultSecretResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = BusError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultSecretResult>, I>>(base?: I): VaultSecretResult {
+    return VaultSecretResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultSecretResult>, I>>(object: I): VaultSecretResult {
+    const message = createBaseVaultSecretResult();
+    message.secretName = object.secretName ?? "";
+    message.value = object.value ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? BusError.fromPartial(object.error)
+      : undefined;
     return message;
   },
 };
@@ -860,6 +1125,176 @@ export const SecretChanged: MessageFns<SecretChanged> = {
     message.secretName = object.secretName ?? "";
     message.version = object.version ?? 0;
     message.deleted = object.deleted ?? false;
+    return message;
+  },
+};
+
+function createBaseCacheInvalidation(): CacheInvalidation {
+  return { tokenIds: [], secretNames: [], secretIds: [], grants: [], all: false };
+}
+
+export const CacheInvalidation: MessageFns<CacheInvalidation> = {
+  encode(message: CacheInvalidation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokenIds) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.secretNames) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.secretIds) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.grants) {
+      GrantKey.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.all !== false) {
+      writer.uint32(40).bool(message.all);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CacheInvalidation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCacheInvalidation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.secretNames.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.secretIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.grants.push(GrantKey.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CacheInvalidation>, I>>(base?: I): CacheInvalidation {
+    return CacheInvalidation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CacheInvalidation>, I>>(object: I): CacheInvalidation {
+    const message = createBaseCacheInvalidation();
+    message.tokenIds = object.tokenIds?.map((e) => e) || [];
+    message.secretNames = object.secretNames?.map((e) => e) || [];
+    message.secretIds = object.secretIds?.map((e) => e) || [];
+    message.grants = object.grants?.map((e) => GrantKey.fromPartial(e)) || [];
+    message.all = object.all ?? false;
+    return message;
+  },
+};
+
+function createBaseGrantKey(): GrantKey {
+  return { secretId: "", serviceName: "" };
+}
+
+export const GrantKey: MessageFns<GrantKey> = {
+  encode(message: GrantKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.secretId !== "") {
+      writer.uint32(10).string(message.secretId);
+    }
+    if (message.serviceName !== "") {
+      writer.uint32(18).string(message.serviceName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.secretId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GrantKey>, I>>(base?: I): GrantKey {
+    return GrantKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantKey>, I>>(object: I): GrantKey {
+    const message = createBaseGrantKey();
+    message.secretId = object.secretId ?? "";
+    message.serviceName = object.serviceName ?? "";
     return message;
   },
 };

@@ -4,19 +4,22 @@ import { checkSecretName, checkServiceName } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { accessRequestRecord, accessStatusFromProto } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
+import type { AnnounceChange } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
 
 /**
  * Admin decisions on access requests. Grants belong to the service name: approving lets every approved
- * token of that service read the secret. A decision can be changed (a grant revoked by denying it).
+ * token of that service read the secret. A decision can be changed (a grant revoked by denying it), and
+ * every vault's cache hears of it before the admin does (a denied grant stops working at once).
  */
 export function createAccessRequestsAdminService(deps: {
   dals: Pick<Dals, "accessRequests">;
   audit: AdminAudit;
+  announce: AnnounceChange;
 }) {
-  function decide(admin: Admin, id: string, status: "granted" | "denied") {
+  async function decide(admin: Admin, id: string, status: "granted" | "denied") {
     const event = status === "granted" ? AuditEventName.accessApprove : AuditEventName.accessDeny;
-    return deps.audit.change({ ...admin, event, targetId: id }, async (tx) => {
+    const result = await deps.audit.change({ ...admin, event, targetId: id }, async (tx) => {
       const current = await tx.accessRequests.findById(id);
       if (!current) throw new BusError(ErrorCode.NOT_FOUND, `No access request has the id "${id}"`);
       const row = await tx.accessRequests.decide(id, status, admin.actor);
@@ -26,7 +29,14 @@ export function createAccessRequestsAdminService(deps: {
         facts: { secretId: row.secretId, secretName: row.secretName, serviceName: row.serviceName },
       };
     });
+    await announceGrant(result.accessRequest);
+    return result;
   }
+
+  const announceGrant = (request: { secretId: string; serviceName: string } | undefined) =>
+    request
+      ? deps.announce({ grants: [{ secretId: request.secretId, serviceName: request.serviceName }] })
+      : undefined;
 
   return {
     list(admin: Admin, request: { status: AccessStatus; limit: number; cursor: string }) {
@@ -42,9 +52,9 @@ export function createAccessRequestsAdminService(deps: {
     approve: (admin: Admin, id: string) => decide(admin, id, "granted"),
 
     /** Grants `serviceName` access to a secret whether or not the service has asked yet. */
-    grant(admin: Admin, secretName: string, serviceName: string) {
+    async grant(admin: Admin, secretName: string, serviceName: string) {
       const facts = { ...admin, event: AuditEventName.accessApprove, secretName, serviceName };
-      return deps.audit.change(facts, async (tx) => {
+      const result = await deps.audit.change(facts, async (tx) => {
         const violations = [...checkSecretName(secretName), ...checkServiceName(serviceName)];
         if (violations.length > 0) throw invalidArgument(violations);
         const secret = await tx.secrets.findByName(secretName);
@@ -60,6 +70,8 @@ export function createAccessRequestsAdminService(deps: {
           facts: { secretId: secret.id, targetId: row.id },
         };
       });
+      await announceGrant(result.accessRequest);
+      return result;
     },
     deny: (admin: Admin, id: string) => decide(admin, id, "denied"),
   };

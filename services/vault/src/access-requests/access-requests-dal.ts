@@ -2,7 +2,7 @@
  * Data access for access requests: one row per (secret, service name), whose status says whether that
  * service may read that secret. Status transition rules live in the service layer, not here.
  */
-import { and, desc, eq, getTableColumns, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
 import {
   checkLimit,
@@ -71,6 +71,17 @@ export function createAccessRequestsDal({ db }: { db: Database }) {
     async find(secretId: string, serviceName: string): Promise<AccessRequest | undefined> {
       const [row] = await findBySecretAndService.execute({ secretId, serviceName });
       return row;
+    },
+
+    /** The requests of `serviceName` for these secrets (those that exist), in one query. */
+    async findMany(secretIds: readonly string[], serviceName: string): Promise<AccessRequest[]> {
+      if (secretIds.length === 0) return [];
+      return db
+        .select()
+        .from(accessRequests)
+        .where(
+          and(inArray(accessRequests.secretId, [...secretIds]), eq(accessRequests.serviceName, serviceName)),
+        );
     },
 
     async findById(id: string): Promise<AccessRequest | undefined> {

@@ -33,13 +33,36 @@ export function serveServiceOperations(bus: Bus, deps: ServiceHandlerDeps): Subs
   const options = { queue: vaultQueue };
   return [
     serve(bus, serviceOperations.getSecret, options, async (request) => ({
-      value: await deps.getSecret({
+      value: await deps.getSecret.getSecret({
         secretName: request.secretName,
         description: request.description,
         token: request.token,
         caller: caller(request.caller),
       }),
     })),
+    serve(bus, serviceOperations.getSecrets, options, async (request) => {
+      const outcomes = await deps.getSecret.getSecrets({
+        secrets: request.secrets,
+        token: request.token,
+        caller: caller(request.caller),
+      });
+      return {
+        results: outcomes.map((outcome) =>
+          "value" in outcome
+            ? { secretName: outcome.secretName, value: outcome.value }
+            : {
+                secretName: outcome.secretName,
+                value: "",
+                error: {
+                  code: outcome.error.code,
+                  message: outcome.error.message,
+                  reason: outcome.error.reason,
+                  violations: [...outcome.error.violations],
+                },
+              },
+        ),
+      };
+    }),
     serve(bus, serviceOperations.registerToken, options, (request) =>
       deps.registerToken({
         serviceName: request.serviceName,

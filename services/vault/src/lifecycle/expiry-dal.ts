@@ -1,5 +1,5 @@
 /** Data access for expiring what waited too long for an admin: pending tokens and access requests. */
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, inArray, lt } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
 import { accessRequests, secrets, serviceTokens } from "../db/schema.ts";
 
@@ -24,11 +24,15 @@ export function createExpiryDal({ db }: { db: Database }) {
           serviceName: accessRequests.serviceName,
         });
       if (expired.length === 0) return [];
+      // Only the names of these secrets: reading every secret's would cost memory with 100,000 of them.
+      const secretIds = [...new Set(expired.map((row) => row.secretId))];
       const names = new Map(
-        (await db.select({ id: secrets.id, name: secrets.name }).from(secrets)).map((row) => [
-          row.id,
-          row.name,
-        ]),
+        (
+          await db
+            .select({ id: secrets.id, name: secrets.name })
+            .from(secrets)
+            .where(inArray(secrets.id, secretIds))
+        ).map((row) => [row.id, row.name]),
       );
       return expired.map((row) => ({ ...row, secretName: names.get(row.secretId) ?? "" }));
     },

@@ -1,6 +1,7 @@
 import { silentLogger } from "@secrets/logger";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../../../test/support/postgres.ts";
+import type { CacheChange } from "../cache/cache-invalidation.ts";
 import { type OpenedDatabase, openDatabase } from "../db/connection.ts";
 import { accessRequests, secrets, serviceTokens } from "../db/schema.ts";
 import { createExpiryDal } from "./expiry-dal.ts";
@@ -29,13 +30,10 @@ describe("expiry of pending approvals", () => {
       status,
       requestedAt,
     });
+    const staleToken = token("stale", "pending", old);
     await opened.db
       .insert(serviceTokens)
-      .values([
-        token("stale", "pending", old),
-        token("fresh", "pending", recent),
-        token("approved-long-ago", "approved", old),
-      ]);
+      .values([staleToken, token("fresh", "pending", recent), token("approved-long-ago", "approved", old)]);
     const secretId = Bun.randomUUIDv7();
     await opened.db
       .insert(secrets)
@@ -46,6 +44,7 @@ describe("expiry of pending approvals", () => {
       { id: Bun.randomUUIDv7(), secretId, serviceName: "granted", status: "granted", requestedAt: old },
     ]);
     const events: Record<string, unknown>[] = [];
+    const announced: CacheChange[] = [];
     const expiry = createPendingExpiry({
       dal: createExpiryDal({ db: opened.db }),
       audit: {
@@ -54,6 +53,9 @@ describe("expiry of pending approvals", () => {
           return (await work()).result;
         },
       } as never,
+      announce: async (change) => {
+        announced.push(change);
+      },
       logger: silentLogger,
       options: { maxAgeMs: 30 * day, checkIntervalMs: 60_000 },
     });
@@ -66,6 +68,9 @@ describe("expiry of pending approvals", () => {
       expect.objectContaining({ event: "token.expire", serviceName: "stale", actor: "system:expiry" }),
       expect.objectContaining({ event: "access.expire", serviceName: "stale", secretName: "OLD_ASK" }),
     ]);
+    // Every vault's cache hears which token and which request are gone.
+    expect(announced).toEqual([{ tokenIds: [staleToken.id], grants: [{ secretId, serviceName: "stale" }] }]);
     expect(await expiry.expireOnce()).toEqual({ tokens: 0, accessRequests: 0 });
+    expect(announced).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { AuditEventName } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { AdminAudit } from "../audit/admin-audit.ts";
+import type { AnnounceChange } from "../cache/cache-invalidation.ts";
 import type { ExpiryDal } from "./expiry-dal.ts";
 
 export interface PendingExpiryOptions {
@@ -19,6 +20,8 @@ const system = { actor: "system:expiry", requestId: "", ipAddress: "", userAgent
 export function createPendingExpiry(deps: {
   dal: ExpiryDal;
   audit: Pick<AdminAudit, "change">;
+  /** Tells every vault's cache which tokens and access requests are gone. */
+  announce: AnnounceChange;
   logger: Logger;
   options: PendingExpiryOptions;
 }) {
@@ -32,6 +35,12 @@ export function createPendingExpiry(deps: {
     const before = new Date(now() - options.maxAgeMs);
     const tokens = await deps.dal.expirePendingTokens(before);
     const requests = await deps.dal.expirePendingAccessRequests(before);
+    if (tokens.length + requests.length > 0) {
+      await deps.announce({
+        tokenIds: tokens.map((token) => token.id),
+        grants: requests.map((request) => ({ secretId: request.secretId, serviceName: request.serviceName })),
+      });
+    }
     for (const token of tokens) {
       const facts = {
         ...system,

@@ -7,6 +7,7 @@ import { checkDescription, checkSecretName, checkValue } from "@secrets/validati
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { secretRecord, secretVersionRecord, withoutValue } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
+import type { AnnounceChange } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
 import { PgErrorCode, pgErrorCode } from "../db/errors.ts";
 import type { Secret } from "../db/schema.ts";
@@ -20,6 +21,8 @@ export interface SecretsAdminDeps {
   logger: Logger;
   /** Told after a value changes or a secret is deleted (committed); never given the value. */
   notify: (change: SecretChanged) => void;
+  /** Tells every vault's cache about any committed change of a secret, before the admin hears of it. */
+  announce: AnnounceChange;
   /** Versions kept per secret, the current one included. */
   versionsKept: number;
   newId?: () => string;
@@ -154,6 +157,7 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           facts: { secretId: id },
         };
       });
+      await deps.announce({ secretNames: [outcome.row.name] });
       if (input.value !== undefined) changed(outcome.row);
       return { secret: outcome.secret, created: outcome.created };
     },
@@ -195,6 +199,7 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           facts: { secretId: row.id, secretName: row.name },
         };
       });
+      await deps.announce({ secretNames: [outcome.row.name] });
       changed(outcome.row);
       return { secret: outcome.secret };
     },
@@ -210,6 +215,7 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           return { result: secret, facts: { secretId: id, secretName: secret.name } };
         },
       );
+      await deps.announce({ secretNames: [removed.name], secretIds: [removed.id] });
       deps.notify({ secretId: removed.id, secretName: removed.name, version: 0, deleted: true });
       return {};
     },

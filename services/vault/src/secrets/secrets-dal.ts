@@ -82,6 +82,15 @@ export function createSecretsDal({ db }: { db: Database }) {
       return row;
     },
 
+    /** The secrets with these names (those that exist), in one query: GetSecrets warms its lookups with it. */
+    async findManyByName(names: readonly string[]): Promise<Secret[]> {
+      if (names.length === 0) return [];
+      return db
+        .select()
+        .from(secrets)
+        .where(inArray(secrets.name, [...names]));
+    },
+
     async findById(id: string): Promise<Secret | undefined> {
       const [row] = await db.select().from(secrets).where(eq(secrets.id, id));
       return row;

@@ -3,6 +3,7 @@ import type { ServiceTokenStatus as ProtoTokenStatus } from "@secrets/proto/admi
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { serviceTokenRecord, tokenStatusFromProto } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
+import type { AnnounceChange } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
 import type { ServiceTokenStatus } from "../db/schema.ts";
 
@@ -19,14 +20,18 @@ const refusals: Record<string, string> = {
   "revoked>denied": "The token is already revoked",
 };
 
-/** Admin decisions on service tokens: approve, deny, revoke; each attributed and audited. */
+/**
+ * Admin decisions on service tokens: approve, deny, revoke; each attributed and audited, and announced
+ * to every vault's cache before the admin hears it is done (a revoked token stops working at once).
+ */
 export function createServiceTokensAdminService(deps: {
   dals: Pick<Dals, "serviceTokens">;
   audit: AdminAudit;
+  announce: AnnounceChange;
 }) {
-  function decide(admin: Admin, id: string, target: keyof typeof transitions) {
+  async function decide(admin: Admin, id: string, target: keyof typeof transitions) {
     const rule = transitions[target];
-    return deps.audit.change({ ...admin, event: rule.event, targetId: id }, async (tx) => {
+    const result = await deps.audit.change({ ...admin, event: rule.event, targetId: id }, async (tx) => {
       const current = await tx.serviceTokens.findById(id);
       if (!current) throw new BusError(ErrorCode.NOT_FOUND, `No service token has the id "${id}"`);
       const facts = { serviceName: current.serviceName };
@@ -42,6 +47,8 @@ export function createServiceTokensAdminService(deps: {
       if (!row) throw new BusError(ErrorCode.NOT_FOUND, `No service token has the id "${id}"`);
       return { result: { serviceToken: serviceTokenRecord(row) }, facts };
     });
+    await deps.announce({ tokenIds: [id] });
+    return result;
   }
 
   return {

@@ -1,0 +1,75 @@
+/**
+ * GetSecrets: GetSecret for several secrets at once (a service starting up). The same checks as
+ * GetSecret (failed-authentication budget, input rules, the token from the metadata first), one request
+ * to the vault, and each secret's outcome mapped through the same status table as a whole call's failure.
+ */
+import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
+import type { Logger } from "@secrets/logger";
+import type { GetSecretsRequest, GetSecretsResponse, SecretResult } from "@secrets/proto/secrets";
+import type { VaultSecretResult } from "@secrets/proto/vault";
+import { checkGetSecrets } from "@secrets/validation";
+import { checkWithPresentedToken } from "./call-context.ts";
+import type { GetSecretDeps } from "./get-secret-handler.ts";
+import { toGrpcFailure } from "./status-map.ts";
+import { unaryCall } from "./unary-call.ts";
+import { askVault, callerContext } from "./vault-request.ts";
+
+function toSecretResult(result: VaultSecretResult, requestId: string, logger: Logger): SecretResult {
+  const { secretName } = result;
+  if (!result.error)
+    return { secretName, value: result.value, success: true, code: 0, reason: "", errorMessage: "" };
+  const { code, message, reason, violations } = result.error;
+  const failure = toGrpcFailure(new BusError(code, message, { reason, violations }), requestId);
+  if (failure.detail !== undefined)
+    logger.error("GetSecrets: one secret failed", { secretName, requestId, detail: failure.detail });
+  return {
+    secretName,
+    value: "",
+    success: false,
+    code: failure.code,
+    reason: failure.reason,
+    errorMessage: failure.message,
+  };
+}
+
+export function createGetSecretsHandler(deps: GetSecretDeps) {
+  return unaryCall<GetSecretsRequest, GetSecretsResponse>(
+    "GetSecrets",
+    deps.logger,
+    async (request, scope) => {
+      const peer = scope.caller.peer;
+      if (!deps.authFailures.allows(peer)) {
+        const seconds = Math.ceil(deps.authFailures.retryAfterMs(peer) / 1000);
+        throw new BusError(
+          ErrorCode.RESOURCE_EXHAUSTED,
+          `Too many failed authentications from this address; try again in ${seconds} s`,
+          { reason: Reason.RATE_LIMITED },
+        );
+      }
+      const secrets = request.secrets.map((secret) => ({
+        secretName: secret.secretName,
+        description: secret.description,
+      }));
+      const { token, violations } = checkWithPresentedToken(scope.metadata, request.token, (token) =>
+        checkGetSecrets({ secrets, token }),
+      );
+      if (violations.length > 0) throw invalidArgument(violations);
+
+      try {
+        const reply = await askVault(
+          deps,
+          serviceOperations.getSecrets,
+          { secrets, token, caller: callerContext(scope) },
+          scope,
+        );
+        return {
+          results: reply.results.map((result) => toSecretResult(result, scope.caller.requestId, deps.logger)),
+        };
+      } catch (error) {
+        if (error instanceof BusError && error.code === ErrorCode.UNAUTHENTICATED)
+          deps.authFailures.record(peer);
+        throw error;
+      }
+    },
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * Vaults in the test process on real PostgreSQL and NATS, several replicas sharing one database, one key
+ * directory and one bus namespace as in production, and a client bus to call them.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Bus, connectNatsBus, request, type Subscription, serviceOperations } from "@secrets/bus";
+import { silentLogger } from "@secrets/logger";
+import { ServiceTokenStatus } from "@secrets/proto/admin";
+import { adminBusClient } from "../../../test/support/admin-bus-client.ts";
+import { deleteAuditStream } from "../../../test/support/audit-stream.ts";
+import { uniqueNamespace } from "../../../test/support/nats-server.ts";
+import { createTestDatabase } from "../../../test/support/postgres.ts";
+import { openDatabase } from "../src/db/connection.ts";
+import { loadOrCreateKeyring, loadOrCreateSealingKey } from "../src/keyring/index.ts";
+import { type RunningVault, startVault, type VaultOptions } from "../src/vault.ts";
+
+export const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+export const caller = { requestId: "req-test", ipAddress: "10.0.0.7", userAgent: "vault-harness" };
+
+/**
+ * A bus that serves only the subjects `serves` accepts: the replica it is given to never answers the
+ * others, so a test decides which replica handles what.
+ */
+export function servingOnly(bus: Bus, serves: (subject: string) => boolean): Bus {
+  const skipped: Subscription = { unsubscribe: async () => {} };
+  return new Proxy(bus, {
+    get(target, property, receiver) {
+      if (property === "serve") {
+        return (subject: string, options: { queue: string }, handler: Parameters<Bus["serve"]>[2]) =>
+          serves(subject) ? target.serve(subject, options, handler) : skipped;
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export interface VaultCluster {
+  namespace: string;
+  databaseUrl: string;
+  /** The test's own connection, for requests and admin operations. */
+  client: Bus;
+  admin: ReturnType<typeof adminBusClient>;
+  /** Starts another replica on its own connection; `wrap` may narrow what it serves. */
+  startReplica(options?: { wrap?: (bus: Bus) => Bus; cache?: VaultOptions["cache"] }): Promise<RunningVault>;
+  dispose(): Promise<void>;
+}
+
+export async function startVaultCluster(): Promise<VaultCluster> {
+  const namespace = uniqueNamespace("vaultc");
+  const testDb = await createTestDatabase();
+  const dataDir = mkdtempSync(join(tmpdir(), "vault-cluster-"));
+  const client = await connectNatsBus({
+    url: natsUrl,
+    namespace,
+    logger: silentLogger,
+    name: "cluster-client",
+  });
+  const stops: (() => Promise<void>)[] = [];
+  return {
+    namespace,
+    databaseUrl: testDb.url,
+    client,
+    admin: adminBusClient(client),
+    async startReplica(options = {}) {
+      const database = await openDatabase({ databaseUrl: testDb.url, dataDir, maxConnections: 5 });
+      const bus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "replica" });
+      const vault = await startVault({
+        bus: options.wrap ? options.wrap(bus) : bus,
+        db: database.db,
+        keyring: await loadOrCreateKeyring({ dataDir }),
+        sealingKey: await loadOrCreateSealingKey({ dataDir }),
+        logger: silentLogger,
+        options: {
+          auditTimeoutMs: 2_000,
+          auditStream: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0 },
+          usageFlushIntervalMs: 100,
+          maxPendingTokens: 50,
+          outboxIntervalMs: 200,
+          adminSessionTtlMs: 3_600_000,
+          ...(options.cache ? { cache: options.cache } : {}),
+        },
+      });
+      stops.push(async () => {
+        await vault.stop();
+        await bus.close();
+        await database.close();
+      });
+      return vault;
+    },
+    async dispose() {
+      for (const stop of stops.reverse()) await stop();
+      await client.close();
+      await deleteAuditStream(natsUrl, namespace);
+      await testDb.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function newToken(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
+/** Registers a token for `serviceName` and approves it; returns the token and its id. */
+export async function approvedService(cluster: VaultCluster, serviceName: string) {
+  const token = newToken();
+  await request(
+    cluster.client,
+    serviceOperations.registerToken,
+    { serviceName, serviceVersion: "1.0.0", token, caller },
+    { timeoutMs: 5_000 },
+  );
+  const { serviceTokens } = await cluster.admin.listServiceTokens(ServiceTokenStatus.PENDING);
+  const row = serviceTokens.find((candidate) => candidate.serviceName === serviceName);
+  if (!row) throw new Error(`no pending token for ${serviceName}`);
+  await cluster.admin.approveToken(row.id);
+  return { token, tokenId: row.id };
+}
+
+export const getSecret = (cluster: VaultCluster, token: string, secretName: string, description = "") =>
+  request(
+    cluster.client,
+    serviceOperations.getSecret,
+    { secretName, description, token, caller },
+    { timeoutMs: 5_000 },
+  );
+
+export const getSecrets = (
+  cluster: VaultCluster,
+  token: string,
+  secrets: { secretName: string; description?: string }[],
+) =>
+  request(
+    cluster.client,
+    serviceOperations.getSecrets,
+    {
+      secrets: secrets.map((s) => ({ secretName: s.secretName, description: s.description ?? "" })),
+      token,
+      caller,
+    },
+    { timeoutMs: 5_000 },
+  );
