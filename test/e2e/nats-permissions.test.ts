@@ -5,6 +5,7 @@
  * the subjects registry, who may request, serve, publish and listen, who may read or delete the audit
  * stream, and whose replies each may hear (a new subject fails the matrix until it is placed).
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,11 +20,16 @@ import { freePort, type NatsServerHandle, startNatsServer } from "../support/nat
 import { createTestDatabase } from "../support/postgres.ts";
 import { repoRoot, type ServiceProcess, startService } from "../support/processes.ts";
 
+/**
+ * Passwords in the form deploy/example.env generates. nats-server parses a variable's value as a config
+ * value, so one starting with a digit (half of all UUIDs) stops it: the prefix keeps each a plain string.
+ */
+const natsPassword = () => `nats_${randomBytes(32).toString("hex")}`;
 const passwords = {
-  vault: crypto.randomUUID(),
-  gateway: crypto.randomUUID(),
-  admin: crypto.randomUUID(),
-  audit: crypto.randomUUID(),
+  vault: natsPassword(),
+  gateway: natsPassword(),
+  admin: natsPassword(),
+  audit: natsPassword(),
 };
 type User = keyof typeof passwords;
 const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;

@@ -37,9 +37,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number, exited: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const exit = exited();
+    if (exit !== undefined) throw new Error(`nats-server exited before listening on ${port}: ${exit}`);
     try {
       const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
       socket.end();
@@ -89,7 +91,14 @@ export async function startNatsServer(
       })();
     }
     // A loaded machine (CI runs many suites at once) can take a while to start a process.
-    await waitForPort(port, 30_000);
+    const spawned = child;
+    await waitForPort(port, 30_000, () =>
+      spawned.exitCode === null && spawned.signalCode === null
+        ? undefined
+        : `${spawned.signalCode ?? `exit code ${spawned.exitCode}`}\n${output}`,
+    ).catch((error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${output}`);
+    });
   };
   const stop = async () => {
     const running = child;
