@@ -30,8 +30,12 @@ export async function readAuditStream(natsUrl: string, namespace: string): Promi
   }
 }
 
-export async function deleteAuditStream(natsUrl: string, namespace: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+export async function deleteAuditStream(
+  natsUrl: string,
+  namespace: string,
+  tls?: { caFile: string; certFile?: string; keyFile?: string },
+): Promise<void> {
+  const nc = await connect({ servers: natsUrl, ...(tls ? { tls } : {}) });
   try {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.delete(`${namespace.toUpperCase().replaceAll("-", "_")}_AUDIT`).catch(() => false);

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Bus, connectNatsBus } from "@secrets/bus";
+import { type Bus, connectNatsBus, type NatsTlsFiles } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { connect } from "nats";
 import { deleteAuditStream } from "./audit-stream.ts";
@@ -47,11 +47,31 @@ export interface Stack {
   dispose(): Promise<void>;
 }
 
-export async function createStack(options: { natsUrl?: string } = {}): Promise<Stack> {
+/**
+ * `natsUrl` and `natsTls` name another NATS server than the shared one, and the TLS files every process
+ * of the stack (the test's own connections included) connects to it with.
+ */
+export async function createStack(
+  options: { natsUrl?: string; natsTls?: NatsTlsFiles } = {},
+): Promise<Stack> {
   const natsUrl = options.natsUrl ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222";
+  const tls = options.natsTls;
+  const tlsEnv: Record<string, string> = tls
+    ? {
+        NATS_TLS_CA_FILE: tls.caFile,
+        ...(tls.certFile ? { NATS_TLS_CERT_FILE: tls.certFile } : {}),
+        ...(tls.keyFile ? { NATS_TLS_KEY_FILE: tls.keyFile } : {}),
+      }
+    : {};
   const namespace = uniqueNamespace("e2e");
   const database = await createTestDatabase();
-  const bus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "e2e-test" });
+  const bus = await connectNatsBus({
+    url: natsUrl,
+    namespace,
+    logger: silentLogger,
+    name: "e2e-test",
+    ...(tls ? { tls } : {}),
+  });
   const dirs: string[] = [];
   const processes: ServiceProcess[] = [];
   const vaultDataDir = mkdtempSync(join(tmpdir(), "e2e-vault-"));
@@ -69,7 +89,13 @@ export async function createStack(options: { natsUrl?: string } = {}): Promise<S
       return dir;
     },
     logLines: () => processes.flatMap((p) => p.lines),
-    env: (extra = {}) => ({ NATS_URL: natsUrl, BUS_NAMESPACE: namespace, LOG_LEVEL: "info", ...extra }),
+    env: (extra = {}) => ({
+      NATS_URL: natsUrl,
+      BUS_NAMESPACE: namespace,
+      LOG_LEVEL: "info",
+      ...tlsEnv,
+      ...extra,
+    }),
     async startVault(extra = {}) {
       const vault = await startService("vault", "services/vault/src/main.ts", {
         env: stack.env({ DATABASE_URL: database.url, SECRETS_DATA_DIR: vaultDataDir, ...extra }),
@@ -120,8 +146,8 @@ export async function createStack(options: { natsUrl?: string } = {}): Promise<S
         for (const line of stack.logLines()) if (/"level":"(error|warn)"/.test(line)) console.log(line);
       await Promise.all(processes.map((p) => p.stop()));
       await bus.close();
-      await deleteAuditStream(natsUrl, namespace);
-      await deleteLeaseBucket(natsUrl, namespace);
+      await deleteAuditStream(natsUrl, namespace, tls);
+      await deleteLeaseBucket(natsUrl, namespace, tls);
       await database.drop();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
@@ -130,8 +156,8 @@ export async function createStack(options: { natsUrl?: string } = {}): Promise<S
 }
 
 /** Removes the namespace's lease bucket (`KV_<NS>_LEASES`), created by audit services. */
-async function deleteLeaseBucket(natsUrl: string, namespace: string): Promise<void> {
-  const nc = await connect({ servers: natsUrl });
+async function deleteLeaseBucket(natsUrl: string, namespace: string, tls?: NatsTlsFiles): Promise<void> {
+  const nc = await connect({ servers: natsUrl, ...(tls ? { tls } : {}) });
   try {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.delete(`KV_${namespace.toUpperCase().replaceAll("-", "_")}_LEASES`).catch(() => false);

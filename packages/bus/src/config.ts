@@ -1,8 +1,8 @@
-import { env } from "@secrets/config";
+import { type ConfigCheck, ConfigError, env } from "@secrets/config";
 import type { Logger } from "@secrets/logger";
 import type { Bus } from "./bus.ts";
 import { defaultNamespace, namespacePattern } from "./namespace.ts";
-import { connectNatsBus } from "./nats-bus.ts";
+import { connectNatsBus, type NatsTlsFiles } from "./nats-bus.ts";
 
 /** The environment variables every bus-connected process reads. */
 export const busConfigFields = {
@@ -13,6 +13,15 @@ export const busConfigFields = {
   natsUser: env.optionalString("NATS_USER", "NATS user name, when the server requires one"),
   natsPassword: env.optionalString("NATS_PASSWORD", "NATS password for NATS_USER"),
   natsCredsFile: env.optionalString("NATS_CREDS_FILE", "path to a NATS .creds file (JWT and nkey seed)"),
+  natsTlsCaFile: env.optionalFile(
+    "NATS_TLS_CA_FILE",
+    "PEM file of the CA that signed the NATS server's certificate; set, the connection must be TLS and verified",
+  ),
+  natsTlsCertFile: env.optionalFile(
+    "NATS_TLS_CERT_FILE",
+    "PEM client certificate, for a NATS server that verifies clients (with NATS_TLS_KEY_FILE)",
+  ),
+  natsTlsKeyFile: env.optionalFile("NATS_TLS_KEY_FILE", "PEM private key of NATS_TLS_CERT_FILE"),
   natsInboxPrefix: env.string(
     "NATS_INBOX_PREFIX",
     "prefix of this process's reply subjects; deploy/nats.conf gives each service its own (_INBOX_<service>)",
@@ -30,13 +39,50 @@ export interface BusConfig {
   natsUser: string | undefined;
   natsPassword: string | undefined;
   natsCredsFile: string | undefined;
+  natsTlsCaFile: string | undefined;
+  natsTlsCertFile: string | undefined;
+  natsTlsKeyFile: string | undefined;
   natsInboxPrefix: string;
   busNamespace: string;
 }
 
+const tlsPairProblem = "NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE must be set together";
+const tlsCaProblem =
+  "NATS_TLS_CERT_FILE needs NATS_TLS_CA_FILE: the CA the NATS server's certificate is checked against";
+
+/** The rules over the bus's variables together; every service parses its configuration with them. */
+export const busConfigChecks: readonly ConfigCheck[] = [
+  (environment) => {
+    const set = (name: string) => (environment[name] ?? "") !== "";
+    if (set("NATS_TLS_CERT_FILE") !== set("NATS_TLS_KEY_FILE")) return [tlsPairProblem];
+    if (set("NATS_TLS_CERT_FILE") && !set("NATS_TLS_CA_FILE")) return [tlsCaProblem];
+    return [];
+  },
+];
+
+/**
+ * The TLS settings the configuration asks for, or undefined for a plaintext connection. Throws a
+ * ConfigError when a client certificate comes without its key (or the reverse), or without a CA.
+ */
+export function natsTlsFromConfig(config: BusConfig): NatsTlsFiles | undefined {
+  const { natsTlsCaFile: caFile, natsTlsCertFile: certFile, natsTlsKeyFile: keyFile } = config;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError([tlsPairProblem]);
+  if (caFile === undefined) {
+    if (certFile === undefined) return undefined;
+    throw new ConfigError([tlsCaProblem]);
+  }
+  return {
+    caFile,
+    ...(certFile === undefined ? {} : { certFile }),
+    ...(keyFile === undefined ? {} : { keyFile }),
+  };
+}
+
 /** Connects to NATS as `name` with the process's configuration. */
 export function connectBusFromConfig(config: BusConfig, name: string, logger: Logger): Promise<Bus> {
+  const tls = natsTlsFromConfig(config);
   return connectNatsBus({
+    ...(tls === undefined ? {} : { tls }),
     url: config.natsUrl,
     namespace: config.busNamespace,
     name,

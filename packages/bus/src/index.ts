@@ -30,7 +30,14 @@ export type {
   StreamState,
   Subscription,
 } from "./bus.ts";
-export { type BusConfig, busConfigFields, connectBusFromConfig, probeBus } from "./config.ts";
+export {
+  type BusConfig,
+  busConfigChecks,
+  busConfigFields,
+  connectBusFromConfig,
+  natsTlsFromConfig,
+  probeBus,
+} from "./config.ts";
 export {
   BusError,
   ErrorCode,
@@ -46,7 +53,7 @@ export { type Lease, type LeaseOptions, leaseNamePattern, newLeaseHolder } from 
 export { MemoryBus, type MemoryBusOptions } from "./memory-bus.ts";
 export { MemoryStreamStore, type StoredMessage, type StreamStore } from "./memory-stream-store.ts";
 export { defaultNamespace, namespacePattern } from "./namespace.ts";
-export { connectNatsBus, NatsBus, type NatsBusOptions } from "./nats-bus.ts";
+export { connectNatsBus, NatsBus, type NatsBusOptions, type NatsTlsFiles } from "./nats-bus.ts";
 export {
   adminOperations,
   auditEventsTopic,

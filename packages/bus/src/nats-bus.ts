@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Logger } from "@secrets/logger";
 import {
+  type ConnectionOptions,
   credsAuthenticator,
   DiscardPolicy,
   Events,
@@ -48,6 +49,11 @@ export interface NatsBusOptions {
   /** Path to a NATS `.creds` file (JWT and nkey seed). */
   credsFile?: string;
   /**
+   * TLS to the NATS server: trust `caFile` (PEM) and refuse a plaintext or unverified connection; with
+   * `certFile` and `keyFile`, present that client certificate to a server that verifies clients.
+   */
+  tls?: NatsTlsFiles;
+  /**
    * Prefix of this client's reply subjects (default `_INBOX`). A per-service prefix lets the server's
    * permissions give each service only its own replies (`_INBOX_gateway.>`), so no service can listen in
    * on another's answers.
@@ -59,10 +65,20 @@ export interface NatsBusOptions {
   closeGraceMs?: number;
 }
 
-/** Connects to NATS; keeps retrying while the server is not up yet, and reconnects forever afterwards. */
+export interface NatsTlsFiles {
+  caFile: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * Connects to NATS; keeps retrying while the server is not up yet, and reconnects forever afterwards.
+ * When the first attempt fails, the reason (refused, a TLS or an authorization failure) is logged once
+ * before the retries, so a misconfiguration does not look like a server that is merely starting.
+ */
 export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   assertNamespace(options.namespace);
-  const nc = await connectCoalescing({
+  const settings: ConnectionOptions = {
     servers: options.url.split(",").map((s) => s.trim()),
     name: options.name,
     user: options.user,
@@ -70,7 +86,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     authenticator: options.credsFile
       ? credsAuthenticator(new Uint8Array(readFileSync(options.credsFile)))
       : undefined,
-    waitOnFirstConnect: true,
+    ...(options.tls ? { tls: { ...options.tls } } : {}),
     ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectWaitMs ?? 250,
@@ -79,7 +95,20 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     // nats.js would otherwise capture a stack trace (an Error) on every request, only to improve the
     // message of a timeout; BusError already names the subject, and this is the vault's hot path.
     noAsyncTraces: true,
-  });
+  };
+  let nc: NatsConnection;
+  try {
+    // A server that closes the connection during the handshake (a refused client certificate) shows as
+    // a timeout: a short one, so the reason is logged soon.
+    nc = await connectCoalescing({ ...settings, waitOnFirstConnect: false, timeout: 5_000 });
+  } catch (error) {
+    options.logger.warn("cannot connect to NATS yet; retrying until it answers", {
+      servers: options.url,
+      tls: options.tls !== undefined,
+      error,
+    });
+    nc = await connectCoalescing({ ...settings, waitOnFirstConnect: true });
+  }
   return new NatsBus(nc, options);
 }
 

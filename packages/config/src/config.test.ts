@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, configVariables, env, parseConfig } from "./index.ts";
 
@@ -57,5 +60,24 @@ describe("parseConfig", () => {
       "NAME",
       "LOKI_URL",
     ]);
+  });
+});
+
+describe("env.optionalFile", () => {
+  const file = env.optionalFile("CA_FILE", "a CA");
+  it("accepts a readable file and names what is wrong with anything else", () => {
+    const dir = mkdtempSync(join(tmpdir(), "config-file-"));
+    try {
+      const path = join(dir, "ca.crt");
+      writeFileSync(path, "pem");
+      expect(parseConfig({ file }, { CA_FILE: path })).toEqual({ file: path });
+      expect(parseConfig({ file }, {})).toEqual({ file: undefined });
+      expect(() => parseConfig({ file }, { CA_FILE: join(dir, "missing.crt") })).toThrow(
+        /CA_FILE names .*missing\.crt, which does not exist or cannot be read/,
+      );
+      expect(() => parseConfig({ file }, { CA_FILE: dir })).toThrow(/which is not a file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

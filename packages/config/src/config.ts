@@ -34,9 +34,19 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses every field of `spec` from `environment`; throws a ConfigError naming all problems. */
-export function parseConfig<S extends ConfigSpec>(spec: S, environment: Env): ConfigOf<S> {
-  const problems: string[] = [];
+/** A rule over several variables together (read raw from the environment): the problems it finds. */
+export type ConfigCheck = (environment: Env) => string[];
+
+/**
+ * Parses every field of `spec` from `environment`, then runs `checks` over it; throws a ConfigError naming
+ * all problems.
+ */
+export function parseConfig<S extends ConfigSpec>(
+  spec: S,
+  environment: Env,
+  checks: readonly ConfigCheck[] = [],
+): ConfigOf<S> {
+  const problems: string[] = checks.flatMap((check) => check(environment));
   const result: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(spec)) {
     const raw = environment[field.name];
@@ -62,9 +72,13 @@ export function configVariables(spec: ConfigSpec): string[] {
  * Parses the configuration or, on failure, prints every problem and exits with status 1.
  * Only for `main.ts` files.
  */
-export function parseConfigOrExit<S extends ConfigSpec>(spec: S, environment: Env): ConfigOf<S> {
+export function parseConfigOrExit<S extends ConfigSpec>(
+  spec: S,
+  environment: Env,
+  checks: readonly ConfigCheck[] = [],
+): ConfigOf<S> {
   try {
-    return parseConfig(spec, environment);
+    return parseConfig(spec, environment, checks);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from "node:fs";
 import type { ConfigField } from "./config.ts";
 
 interface Options<T> {
@@ -29,6 +30,25 @@ export const env = {
   /** Optional text: `undefined` when unset. */
   optionalString(name: string, description: string): ConfigField<string | undefined> {
     return { name, description, fallback: { value: undefined }, parse: (raw) => ({ ok: true, value: raw }) };
+  },
+
+  /** Optional path to a file that must exist and be readable at start-up: `undefined` when unset. */
+  optionalFile(name: string, description: string): ConfigField<string | undefined> {
+    return {
+      name,
+      description,
+      fallback: { value: undefined },
+      parse: (raw) => {
+        try {
+          accessSync(raw, constants.R_OK);
+          return statSync(raw).isFile()
+            ? { ok: true, value: raw }
+            : { ok: false, problem: `names ${raw}, which is not a file` };
+        } catch {
+          return { ok: false, problem: `names ${raw}, which does not exist or cannot be read` };
+        }
+      },
+    };
   },
 
   url(name: string, description: string, options: Options<string> & { protocols?: string[] } = {}) {

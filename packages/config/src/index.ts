@@ -2,6 +2,7 @@
 
 export { dataDirField, logLevelField } from "./common-fields.ts";
 export {
+  type ConfigCheck,
   ConfigError,
   type ConfigField,
   type ConfigOf,

@@ -3,7 +3,7 @@
  * frozen. `adminApiConfigSpec` is exported so deployment files can be checked against its variable names.
  */
 import { join } from "node:path";
-import { busConfigFields } from "@secrets/bus";
+import { busConfigChecks, busConfigFields } from "@secrets/bus";
 import { ConfigError, type ConfigOf, env, logLevelField, parseConfig } from "@secrets/config";
 
 export const adminApiConfigSpec = {
@@ -81,7 +81,7 @@ export function parseAdminApiConfig(environment: Record<string, string | undefin
   let config: AdminApiConfig | undefined;
   let problems: string[] = [];
   try {
-    config = parseConfig(adminApiConfigSpec, environment);
+    config = parseConfig(adminApiConfigSpec, environment, busConfigChecks);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems = [...error.problems];

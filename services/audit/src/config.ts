@@ -3,7 +3,7 @@
  * and frozen. Defaults that depend on other variables (the sink, the file paths) are resolved here too.
  */
 import { join } from "node:path";
-import { busConfigFields } from "@secrets/bus";
+import { busConfigChecks, busConfigFields } from "@secrets/bus";
 import {
   ConfigError,
   type ConfigField,
@@ -130,7 +130,7 @@ function crossFieldProblems(config: ParsedAuditConfig): string[] {
 
 /** Parses, checks and freezes the configuration; throws a ConfigError listing every problem. */
 export function parseAuditConfig(environment: Record<string, string | undefined>): AuditConfig {
-  const parsed = parseConfig(auditConfigSpec, environment);
+  const parsed = parseConfig(auditConfigSpec, environment, busConfigChecks);
   const problems = crossFieldProblems(parsed);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({

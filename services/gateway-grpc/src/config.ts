@@ -3,7 +3,7 @@
  * frozen. `gatewayConfigSpec` is exported so deployment files can be checked against its variable names.
  */
 import { isIP } from "node:net";
-import { busConfigFields } from "@secrets/bus";
+import { busConfigChecks, busConfigFields } from "@secrets/bus";
 import {
   ConfigError,
   type ConfigField,
@@ -110,7 +110,7 @@ export function parseGatewayConfig(environment: Record<string, string | undefine
   const problems: string[] = [];
   let config: GatewayConfig | undefined;
   try {
-    config = parseConfig(gatewayConfigSpec, environment);
+    config = parseConfig(gatewayConfigSpec, environment, busConfigChecks);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);

@@ -1,4 +1,4 @@
-import { busConfigFields } from "@secrets/bus";
+import { busConfigChecks, busConfigFields } from "@secrets/bus";
 import { type ConfigOf, dataDirField, env, logLevelField, parseConfig } from "@secrets/config";
 
 /** Everything the vault reads from the environment; `main.ts` parses it once. */
@@ -113,7 +113,7 @@ export const vaultConfigSpec = {
 export type VaultConfig = ConfigOf<typeof vaultConfigSpec>;
 
 export function parseVaultConfig(environment: Record<string, string | undefined>): VaultConfig {
-  return parseConfig(vaultConfigSpec, environment);
+  return parseConfig(vaultConfigSpec, environment, busConfigChecks);
 }
 
 /** The key-rotation settings as the vault uses them. */

@@ -2,7 +2,7 @@
  * The vault process: `bun services/vault/src/main.ts`. The only process with the database and the keys;
  * it serves the vault's operations on the bus in the queue group `vault`.
  */
-import { connectBusFromConfig } from "@secrets/bus";
+import { busConfigChecks, connectBusFromConfig } from "@secrets/bus";
 import { parseConfigOrExit } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
 import { keyRotationOptions, pendingExpiryOptions, vaultConfigSpec } from "./config.ts";
@@ -10,7 +10,7 @@ import { openDatabase } from "./db/connection.ts";
 import { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 import { startVault } from "./vault.ts";
 
-const config = parseConfigOrExit(vaultConfigSpec, process.env);
+const config = parseConfigOrExit(vaultConfigSpec, process.env, busConfigChecks);
 const logger = createLogger({ service: "vault", level: config.logLevel });
 
 const database = await openDatabase({
