@@ -29,7 +29,9 @@ export function createFakeAudit() {
             (!request.secret || e.secretName === request.secret || e.secretId === request.secret) &&
             (!request.serviceName || e.serviceName === request.serviceName) &&
             (!request.event || e.event === request.event) &&
-            (request.success === undefined || e.success === request.success),
+            (request.success === undefined || e.success === request.success) &&
+            e.timestampMs >= request.fromMs &&
+            e.timestampMs <= request.toMs,
         );
         return {
           events: matches.sort((a, b) => b.timestampMs - a.timestampMs).slice(0, request.limit || 100),

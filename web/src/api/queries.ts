@@ -4,13 +4,19 @@
  * `rewrapPollMs` while values are being re-encrypted; each change invalidates what it affects, so every
  * view refreshes without a reload.
  */
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/vue-query";
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/vue-query";
 import { computed, type Ref } from "vue";
 import { api } from "./http.ts";
 import type {
   AccessRequest,
   AccessRequestPage,
-  AuditEvent,
+  AuditPage,
   KeyStatus,
   RotationStarted,
   Secret,
@@ -166,14 +172,20 @@ export interface AuditFilters {
   to: string;
 }
 
+/** Events per page of the audit trail. */
+export const auditPageSize = 200;
+
+/** The audit trail for the filters, newest first, a page at a time: `fetchNextPage` adds older events. */
 export function useAudit(filters: Ref<AuditFilters>) {
-  return useQuery({
+  return useInfiniteQuery({
     queryKey: [...queryKeys.audit, filters],
-    queryFn: ({ signal }) =>
-      api<{ events: AuditEvent[] }>("/audit", {
-        query: { ...filters.value, limit: 500 },
+    queryFn: ({ signal, pageParam }) =>
+      api<AuditPage>("/audit", {
+        query: { ...filters.value, limit: auditPageSize, cursor: pageParam },
         signal,
       }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
   });
 }

@@ -108,6 +108,13 @@ export interface AuditEvent {
   userAgent: string | null;
 }
 
+/** A page of the audit trail (`GET /audit`), newest first. */
+export interface AuditPage {
+  events: AuditEvent[];
+  /** For the older events of the same query; null when there are none. */
+  nextCursor: string | null;
+}
+
 /** Encryption-key rotation (`GET /keys`), without any key material or key id. */
 export interface KeyStatus {
   /** When the current key was created. */

@@ -28,7 +28,7 @@ describe("GET /audit", () => {
     });
     const res = await h.call(
       "GET",
-      "/audit?secret=DB_URL&service=orders&event=secret.get&from=1970-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&limit=10",
+      "/audit?secret=DB_URL&service=orders&event=secret.get&from=1970-01-01T00:00:01Z&to=1970-01-02T00:00:00Z&limit=10",
       { token: h.adminToken },
     );
     expect(res.status).toBe(200);
@@ -45,8 +45,8 @@ describe("GET /audit", () => {
       secret: "DB_URL",
       serviceName: "orders",
       event: "secret.get",
-      fromMs: 0,
-      toMs: Date.parse("2100-01-01T00:00:00Z"),
+      fromMs: 1_000,
+      toMs: Date.parse("1970-01-02T00:00:00Z"),
       limit: 10,
     });
   });
@@ -77,5 +77,66 @@ describe("GET /audit", () => {
     const res = await h.call("GET", "/audit", { token: h.adminToken });
     expect(res.status).toBe(503);
     expect(res.json.error.code).toBe("NO_RESPONDERS");
+  });
+});
+
+describe("GET /audit, page after page", () => {
+  type Page = { events: { id: string; timestamp: string }[]; nextCursor: string | null };
+
+  /** Every page of the query, following `nextCursor`. */
+  async function allPages(h: ReturnType<typeof createHarness>, query: string): Promise<Page[]> {
+    const pages: Page[] = [];
+    let cursor: string | null = null;
+    do {
+      const suffix: string = cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+      const res = await h.call("GET", `/audit?${query}${suffix}`, { token: h.adminToken });
+      expect(res.status).toBe(200);
+      pages.push(res.json as Page);
+      cursor = (res.json as Page).nextCursor;
+    } while (cursor !== null && pages.length < 50);
+    return pages;
+  }
+
+  it("shows every event exactly once, newest first, many of them in the same millisecond", async () => {
+    const h = createHarness();
+    const now = Date.now();
+    // 230 events over 40 milliseconds: runs of 5 to 7 share a millisecond, across page boundaries.
+    for (let i = 0; i < 230; i++)
+      h.audit.add({ event: "secret.get", timestampMs: now - 1_000 + Math.floor(i / 6) });
+    h.audit.add({ event: "secret.get", timestampMs: now - 2 * 24 * 60 * 60 * 1000 }); // outside the 24 hours
+    const pages = await allPages(h, "limit=25");
+    const shown = pages.flatMap((page) => page.events);
+    expect(shown).toHaveLength(230);
+    expect(new Set(shown.map((event) => event.id)).size).toBe(230);
+    const times = shown.map((event) => Date.parse(event.timestamp));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(pages).toHaveLength(10); // 9 full pages of 25, then the last 5
+    expect(pages.at(-1)?.nextCursor).toBeNull();
+  });
+
+  it("keeps the first page's window: later pages never reach past its 24 hours", async () => {
+    const h = createHarness();
+    const now = Date.now();
+    for (let i = 0; i < 30; i++) h.audit.add({ event: "secret.get", timestampMs: now - i * 60 * 60 * 1000 });
+    const shown = (await allPages(h, "limit=7")).flatMap((page) => page.events);
+    // Hours 0 to 23 back: the 24th hour back is at the window's edge, the rest beyond it.
+    expect(shown.length).toBeGreaterThanOrEqual(24);
+    expect(shown.length).toBeLessThanOrEqual(25);
+    const fromMs = h.audit.requests.map((request) => Number(request.fromMs));
+    expect(new Set(fromMs).size).toBe(1);
+  });
+
+  it("refuses a cursor it did not make", async () => {
+    const h = createHarness();
+    for (const cursor of [
+      "nonsense",
+      Buffer.from('[1,2,["x"]]').toString("base64url"),
+      Buffer.from("[5,9,[]]").toString("base64url"),
+    ]) {
+      const res = await h.call("GET", `/audit?cursor=${cursor}`, { token: h.adminToken });
+      expect(res.status).toBe(422);
+      expect(res.json.error.fields).toEqual([{ field: "cursor", message: "is not a cursor of this list" }]);
+    }
+    expect(h.audit.requests).toHaveLength(0);
   });
 });

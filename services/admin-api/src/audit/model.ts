@@ -16,6 +16,12 @@ export const AuditQuery = t.Object({
   ),
   to: t.Optional(t.String({ format: "date-time", description: "Newest event time; default now" })),
   limit: t.Optional(t.Integer({ description: "Most events returned, 1–1000; default 100" })),
+  cursor: t.Optional(
+    t.String({
+      maxLength: 32_768,
+      description: "`nextCursor` of the previous page (older events, same window); omit for the first page",
+    }),
+  ),
 });
 export type AuditQuery = typeof AuditQuery.static;
 
@@ -47,7 +53,12 @@ export const AuditEventView = t.Object(
 export type AuditEventView = typeof AuditEventView.static;
 
 export const AuditEventList = t.Object(
-  { events: t.Array(AuditEventView, { description: "Matching events, newest first" }) },
+  {
+    events: t.Array(AuditEventView, { description: "Matching events, newest first" }),
+    nextCursor: t.Nullable(t.String(), {
+      description: "Pass as `cursor` (with the same filters) for older events; null when there are no more",
+    }),
+  },
   { description: "Audit events" },
 );
 export type AuditEventList = typeof AuditEventList.static;

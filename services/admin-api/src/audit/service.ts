@@ -2,8 +2,9 @@
 import { auditOperations, isAuditEventName } from "@secrets/bus";
 import type { AuditEvent } from "@secrets/proto/audit";
 import { apiErrors } from "../http/api-error.ts";
-import { iso, orNull, pageSize } from "../shared/paging.ts";
+import { iso, maxPageSize, orNull, pageSize } from "../shared/paging.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
+import { type AuditCursor, decodeAuditCursor, encodeAuditCursor, maxSkippedIds } from "./audit-cursor.ts";
 import type { AuditEventList, AuditEventView, AuditQuery } from "./model.ts";
 
 function eventView(event: AuditEvent): AuditEventView {
@@ -26,35 +27,70 @@ function eventView(event: AuditEvent): AuditEventView {
   };
 }
 
-function time(value: string | undefined, field: string): number {
-  if (value === undefined) return 0;
+function time(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw apiErrors.invalid([{ field, message: "must be an ISO-8601 date-time" }]);
   return ms;
 }
 
-export function createAuditService(deps: { audit: VaultClient }) {
+/** The window when the query names no start: the 24 hours before its end, as the audit service does. */
+const defaultRangeMs = 24 * 60 * 60 * 1000;
+
+export function createAuditService(deps: { audit: VaultClient; now?: () => number }) {
+  const now = deps.now ?? Date.now;
   return {
     async query(query: AuditQuery): Promise<AuditEventList> {
       if (query.event !== undefined && !isAuditEventName(query.event)) {
         throw apiErrors.invalid([{ field: "event", message: "is not an audit event name" }]);
       }
-      const fromMs = time(query.from, "from");
-      const toMs = time(query.to, "to");
-      if (fromMs && toMs && fromMs > toMs)
-        throw apiErrors.invalid([{ field: "from", message: "must not be after `to`" }]);
+      const cursor = query.cursor === undefined ? undefined : decodeAuditCursor(query.cursor);
+      const limit = pageSize(query.limit);
+      // A cursor continues its window; `from` and `to` shape the first page.
+      const toMs = cursor?.toMs ?? time(query.to, "to") ?? now();
+      const fromMs = cursor?.fromMs ?? time(query.from, "from") ?? Math.max(0, toMs - defaultRangeMs);
+      if (fromMs > toMs) throw apiErrors.invalid([{ field: "from", message: "must not be after `to`" }]);
+      const skip = new Set(cursor?.skipIds ?? []);
+      const asked = Math.min(maxPageSize, limit + skip.size);
       const reply = await deps.audit.call(auditOperations.query, {
         secret: query.secret ?? "",
         serviceName: query.service ?? "",
         event: query.event ?? "",
         success: query.outcome === undefined ? undefined : query.outcome === "success",
-        fromMs,
+        // 0 asks the audit service for its own default; the window starts at 1 ms at the earliest.
+        fromMs: Math.max(fromMs, 1),
         toMs,
-        limit: pageSize(query.limit),
+        limit: asked,
       });
-      return { events: reply.events.map(eventView) };
+      const page = reply.events
+        .filter((event) => !(event.timestampMs === toMs && skip.has(event.id)))
+        .slice(0, limit);
+      const oldest = page.at(-1);
+      const more = reply.events.length >= asked && oldest !== undefined;
+      return {
+        events: page.map(eventView),
+        nextCursor: more ? nextCursor(oldest, page, fromMs, cursor) : null,
+      };
     },
   };
+}
+
+/** Where the page after `page` starts: at its oldest event's millisecond, skipping what was shown there. */
+function nextCursor(
+  oldest: AuditEvent,
+  page: readonly AuditEvent[],
+  fromMs: number,
+  cursor: AuditCursor | undefined,
+): string {
+  const atOldest = page.filter((event) => event.timestampMs === oldest.timestampMs).map((event) => event.id);
+  const carried = cursor && cursor.toMs === oldest.timestampMs ? cursor.skipIds : [];
+  const skipIds = [...new Set([...carried, ...atOldest])];
+  // A millisecond with more events than a cursor can carry is left behind rather than shown again.
+  return encodeAuditCursor(
+    skipIds.length > maxSkippedIds
+      ? { toMs: Math.max(fromMs, oldest.timestampMs - 1), fromMs, skipIds: [] }
+      : { toMs: oldest.timestampMs, fromMs, skipIds },
+  );
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
