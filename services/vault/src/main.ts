@@ -17,6 +17,12 @@ const database = await openDatabase({
   databaseUrl: config.databaseUrl,
   dataDir: config.dataDir,
   maxConnections: config.databasePoolSize,
+  // Logged at the first failure, then about every half minute, until the server answers.
+  onUnreachable: (error, attempt) => {
+    if (attempt === 0 || attempt % 6 === 5) {
+      logger.warn("cannot reach PostgreSQL yet; retrying until it answers", { attempt: attempt + 1, error });
+    }
+  },
 });
 const masterKey = config.masterKeyFile === undefined ? undefined : await loadMasterKey(config.masterKeyFile);
 const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir, masterKey });

@@ -26,6 +26,12 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** Size of the PostgreSQL connection pool; default 10. Ignored by PGlite (one connection). */
   maxConnections?: number;
+  /**
+   * Set: a PostgreSQL server that cannot be reached yet (refused, unknown host, starting up) is waited
+   * for, and this is told of each failed attempt; unset: the first failure is thrown. Errors that waiting
+   * cannot cure (a wrong password, a missing database) are always thrown.
+   */
+  onUnreachable?: (error: unknown, attempt: number) => void;
 }
 
 export interface OpenedDatabase {
@@ -62,12 +68,49 @@ const reconnectBackoffSeconds = (attempt: number) => Math.min(0.05 * 2 ** attemp
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<OpenedDatabase> {
   return options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.maxConnections ?? 10)
+    ? openPostgres(options.databaseUrl, options.maxConnections ?? 10, options.onUnreachable)
     : openPglite(options.dataDir);
 }
 
-async function openPostgres(url: string, maxConnections: number): Promise<OpenedDatabase> {
-  await migratePostgresLocked(url);
+/** Error codes of a server that is not there yet, or not accepting connections yet. */
+const unreachableCodes = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "CONNECT_TIMEOUT",
+  "CONNECTION_CLOSED",
+  "CONNECTION_ENDED",
+  "CONNECTION_DESTROYED",
+  "57P03", // cannot_connect_now: the server is starting up or shutting down
+]);
+
+export function isUnreachable(error: unknown): boolean {
+  const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+  return typeof code === "string" && unreachableCodes.has(code);
+}
+
+/** Pause before attempt `attempt + 1` to reach a server that is not up yet: 0.25 s doubling to 5 s. */
+const startupRetrySeconds = (attempt: number) => Math.min(0.25 * 2 ** attempt, 5);
+
+async function openPostgres(
+  url: string,
+  maxConnections: number,
+  onUnreachable: OpenDatabaseOptions["onUnreachable"],
+): Promise<OpenedDatabase> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await migratePostgresLocked(url);
+      break;
+    } catch (error) {
+      if (!onUnreachable || !isUnreachable(error)) throw error;
+      onUnreachable(error, attempt);
+      await Bun.sleep(startupRetrySeconds(attempt) * 1000);
+    }
+  }
   const client = postgres(url, {
     max: maxConnections,
     onnotice: ignoreNotice,
