@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { AuditEventName, connectNatsBus, request, serviceOperations } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
+import { ReplyKeyPair } from "@secrets/sealing";
 import { createAuditRecorder } from "../../services/vault/src/audit/audit-recorder.ts";
 import { openDatabase } from "../../services/vault/src/db/connection.ts";
 import { createDals } from "../../services/vault/src/db/dals.ts";
@@ -23,6 +24,9 @@ import { newServiceToken } from "../../test/support/grpc-client.ts";
 import { uniqueNamespace } from "../../test/support/nats-server.ts";
 import { createTestDatabase } from "../../test/support/postgres.ts";
 import { quantile } from "../stats.ts";
+
+/** As a gateway asks: the vault seals the value to this key. */
+const replyKeys = new ReplyKeyPair();
 
 const calls = Number(process.argv[2] ?? 2_000);
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -103,7 +107,7 @@ try {
       request(
         client,
         serviceOperations.getSecret,
-        { secretName: "PROFILE_SECRET", description: "", token, caller },
+        { secretName: "PROFILE_SECRET", description: "", token, caller, replyKey: replyKeys.publicKey },
         { timeoutMs: 5_000 },
       ),
     ),

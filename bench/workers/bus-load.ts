@@ -7,6 +7,7 @@
  */
 import { connectNatsBus, request, serviceOperations } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
+import { ReplyKeyPair, sealedReplyContext } from "@secrets/sealing";
 import { closedLoop } from "../closed-loop.ts";
 import { finish, readSpec } from "../worker-io.ts";
 
@@ -28,15 +29,19 @@ const bus = await connectNatsBus({
   name: "bench-bus-load",
 });
 const caller = { requestId: "bench", ipAddress: "127.0.0.1", userAgent: "bench-bus-load" };
+// As a gateway asks: the value comes back sealed to this key, and is opened here.
+const keys = new ReplyKeyPair();
 const summary = await closedLoop({
   ...spec,
-  call: () =>
-    request(
+  call: async () => {
+    const reply = await request(
       bus,
       serviceOperations.getSecret,
-      { secretName: spec.secretName, description: "", token: spec.token, caller },
+      { secretName: spec.secretName, description: "", token: spec.token, caller, replyKey: keys.publicKey },
       { timeoutMs: 10_000 },
-    ),
+    );
+    if (reply.sealed) keys.open(reply.sealed, sealedReplyContext(spec.secretName, caller.requestId));
+  },
 });
 await bus.close();
 finish(summary);

@@ -40,18 +40,17 @@ export async function recordBus(natsUrl: string): Promise<BusRecorder> {
 }
 
 /**
- * The recorded messages minus the vault's replies to `replied` requests (the subjects, relative to
- * `namespace`, whose replies necessarily carry values: GetSecret, GetSecrets). Replies are recognised by
- * their subject: the inbox the request named.
+ * The recorded replies to requests on `requested` (subjects relative to `namespace`), recognised by their
+ * subject: the inbox the request named.
  */
-export function withoutRepliesTo(
+export function repliesTo(
   messages: readonly BusMessage[],
   namespace: string,
-  replied: readonly string[],
+  requested: readonly string[],
 ): BusMessage[] {
-  const requestSubjects = new Set(replied.map((subject) => `${namespace}.${subject}`));
+  const requestSubjects = new Set(requested.map((subject) => `${namespace}.${subject}`));
   const inboxes = new Set(
     messages.filter((m) => requestSubjects.has(m.subject) && m.reply !== "").map((m) => m.reply),
   );
-  return messages.filter((m) => !inboxes.has(m.subject));
+  return messages.filter((m) => inboxes.has(m.subject));
 }

@@ -13,13 +13,15 @@ import {
   createDecipheriv,
   createHash,
   createPrivateKey,
-  createPublicKey,
   diffieHellman,
   generateKeyPairSync,
   hkdfSync,
-  type KeyObject,
   randomBytes,
 } from "node:crypto";
+
+import { b64url, publicKeyObject, rawPublicKey, SealingError } from "./x25519.ts";
+
+export { SealingError } from "./x25519.ts";
 
 export interface SealedValue {
   keyId: string;
@@ -41,26 +43,8 @@ export interface SealingKeyPair extends SealingPublicKey {
   privateKey: Uint8Array;
 }
 
-/** Thrown when a sealed value cannot be opened: wrong key, wrong context, or altered bytes. */
-export class SealingError extends Error {
-  override readonly name = "SealingError";
-}
-
 const info = Buffer.from("secrets.v1 sealed value");
 const tagLength = 16;
-
-const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
-
-function publicKeyObject(raw: Uint8Array): KeyObject {
-  if (raw.byteLength !== 32) throw new SealingError("A sealing public key is 32 bytes");
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: b64url(raw) }, format: "jwk" });
-}
-
-function rawPublicKey(key: KeyObject): Uint8Array {
-  const x = key.export({ format: "jwk" }).x;
-  if (!x) throw new SealingError("Not an X25519 key");
-  return new Uint8Array(Buffer.from(x, "base64url"));
-}
 
 /** The key id: the first 16 hex characters of the public key's SHA-256. */
 export function sealingKeyId(publicKey: Uint8Array): string {
@@ -130,3 +114,13 @@ export function openSealedValue(recipient: SealingKeyPair, sealed: SealedValue, 
     throw new SealingError("The sealed value could not be opened", { cause });
   }
 }
+
+export {
+  openSealedReply,
+  type ReceivedSealedReply,
+  ReplyKeyPair,
+  ReplySealer,
+  replyKeyLength,
+  type SealedReply,
+  sealedReplyContext,
+} from "./reply-sealing.ts";

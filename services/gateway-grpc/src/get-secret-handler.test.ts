@@ -9,7 +9,8 @@ import {
   vaultQueue,
 } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
-import type { VaultGetSecretRequest } from "@secrets/proto/vault";
+import type { SealedReplyValue, VaultGetSecretRequest } from "@secrets/proto/vault";
+import { ReplySealer, sealedReplyContext } from "@secrets/sealing";
 import { afterEach, describe, expect, it } from "vitest";
 import { getSecret, type Harness, manualClock, RecordingBus, startGateway, text } from "../test/harness.ts";
 
@@ -23,7 +24,10 @@ afterEach(async () => {
 });
 
 /** Serves getSecret on the harness's bus with `answer`, recording each request. */
-function fakeVault(h: Harness, answer: (request: VaultGetSecretRequest) => Promise<{ value: string }>) {
+function fakeVault(
+  h: Harness,
+  answer: (request: VaultGetSecretRequest) => Promise<{ value: string; sealed?: SealedReplyValue }>,
+) {
   const seen: VaultGetSecretRequest[] = [];
   const subscription = serve(h.bus, serviceOperations.getSecret, { queue: vaultQueue }, (request) => {
     seen.push(request);
@@ -49,6 +53,44 @@ describe("GetSecret", () => {
       description: "Stripe key",
       token: forwardToken(token),
     });
+  });
+
+  it("sends its reply key, and opens the value the vault sealed to it", async () => {
+    harness = await startGateway();
+    const sealer = new ReplySealer();
+    const vault = fakeVault(harness, async (request) => ({
+      value: "",
+      sealed: sealer.seal(
+        request.replyKey,
+        "sk_live_sealed",
+        sealedReplyContext(request.secretName, request.caller?.requestId ?? ""),
+      ),
+    }));
+    const first = await getSecret(harness, valid);
+    expect(first.response).toMatchObject({ value: "sk_live_sealed", success: true });
+    await getSecret(harness, valid);
+    expect(vault.seen[0]?.replyKey).toHaveLength(32);
+    // One key pair per gateway process (renewed hourly), not per call.
+    expect(
+      Buffer.from(vault.seen[1]?.replyKey ?? []).equals(Buffer.from(vault.seen[0]?.replyKey ?? [])),
+    ).toBe(true);
+  });
+
+  it("fails with INTERNAL, passing nothing on, when a sealed reply does not open", async () => {
+    harness = await startGateway();
+    const sealer = new ReplySealer();
+    fakeVault(harness, async (request) => ({
+      value: "",
+      // Sealed for another call: the request id differs.
+      sealed: sealer.seal(
+        request.replyKey,
+        "sk_live_other",
+        sealedReplyContext(request.secretName, "another"),
+      ),
+    }));
+    const result = await getSecret(harness, valid);
+    expect(result.error?.code).toBe(status.INTERNAL);
+    expect(JSON.stringify(result)).not.toContain("sk_live_other");
   });
 
   it("sends the peer address, user agent and request id to the vault", async () => {

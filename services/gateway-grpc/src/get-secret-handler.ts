@@ -8,6 +8,7 @@ import type { GetSecretRequest, GetSecretResponse } from "@secrets/proto/secrets
 import { checkGetSecret } from "@secrets/validation";
 import { checkWithPresentedToken } from "./call-context.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
+import { openReply, type ReplyKeys } from "./reply-keys.ts";
 import { unaryCall } from "./unary-call.ts";
 import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
 
@@ -15,6 +16,8 @@ export interface GetSecretDeps extends VaultRequestDeps {
   logger: Logger;
   /** Failed authentications per peer; an empty bucket refuses the peer's calls. */
   authFailures: Pick<RateLimiter, "allows" | "record" | "retryAfterMs">;
+  /** The key pair the vault seals values to. */
+  replyKeys: ReplyKeys;
 }
 
 export function createGetSecretHandler(deps: GetSecretDeps) {
@@ -34,6 +37,7 @@ export function createGetSecretHandler(deps: GetSecretDeps) {
     if (violations.length > 0) throw invalidArgument(violations);
 
     try {
+      const keys = deps.replyKeys.current();
       const reply = await askVault(
         deps,
         serviceOperations.getSecret,
@@ -42,10 +46,12 @@ export function createGetSecretHandler(deps: GetSecretDeps) {
           description: request.description,
           token,
           caller: callerContext(scope),
+          replyKey: keys.publicKey,
         },
         scope,
       );
-      return { value: reply.value, success: true, errorMessage: "" };
+      const value = openReply(keys, reply, request.secretName, scope.caller.requestId, deps.logger);
+      return { value, success: true, errorMessage: "" };
     } catch (error) {
       if (error instanceof BusError && error.code === ErrorCode.UNAUTHENTICATED)
         deps.authFailures.record(peer);

@@ -7,17 +7,26 @@ import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from 
 import type { Logger } from "@secrets/logger";
 import type { GetSecretsRequest, GetSecretsResponse, SecretResult } from "@secrets/proto/secrets";
 import type { VaultSecretResult } from "@secrets/proto/vault";
+import type { ReplyKeyPair } from "@secrets/sealing";
 import { checkGetSecrets } from "@secrets/validation";
 import { checkWithPresentedToken } from "./call-context.ts";
 import type { GetSecretDeps } from "./get-secret-handler.ts";
+import { openReply } from "./reply-keys.ts";
 import { toGrpcFailure } from "./status-map.ts";
 import { unaryCall } from "./unary-call.ts";
 import { askVault, callerContext } from "./vault-request.ts";
 
-function toSecretResult(result: VaultSecretResult, requestId: string, logger: Logger): SecretResult {
+function toSecretResult(
+  result: VaultSecretResult,
+  requestId: string,
+  keys: ReplyKeyPair,
+  logger: Logger,
+): SecretResult {
   const { secretName } = result;
-  if (!result.error)
-    return { secretName, value: result.value, success: true, code: 0, reason: "", errorMessage: "" };
+  if (!result.error) {
+    const value = openReply(keys, result, secretName, requestId, logger);
+    return { secretName, value, success: true, code: 0, reason: "", errorMessage: "" };
+  }
   const { code, message, reason, violations } = result.error;
   const failure = toGrpcFailure(new BusError(code, message, { reason, violations }), requestId);
   if (failure.detail !== undefined)
@@ -56,14 +65,17 @@ export function createGetSecretsHandler(deps: GetSecretDeps) {
       if (violations.length > 0) throw invalidArgument(violations);
 
       try {
+        const keys = deps.replyKeys.current();
         const reply = await askVault(
           deps,
           serviceOperations.getSecrets,
-          { secrets, token, caller: callerContext(scope) },
+          { secrets, token, caller: callerContext(scope), replyKey: keys.publicKey },
           scope,
         );
         return {
-          results: reply.results.map((result) => toSecretResult(result, scope.caller.requestId, deps.logger)),
+          results: reply.results.map((result) =>
+            toSecretResult(result, scope.caller.requestId, keys, deps.logger),
+          ),
         };
       } catch (error) {
         if (error instanceof BusError && error.code === ErrorCode.UNAUTHENTICATED)

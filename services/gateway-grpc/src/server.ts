@@ -12,6 +12,7 @@ import { createHealthService } from "./health.ts";
 import { HealthService } from "./health-proto.ts";
 import { RateLimiter } from "./rate-limiter.ts";
 import { createRegisterTokenHandler } from "./register-token-handler.ts";
+import { ReplyKeys } from "./reply-keys.ts";
 import { createSecretChangeFeed } from "./secret-change-feed.ts";
 import { decodingLeniently, refusingUndecodable } from "./undecodable-requests.ts";
 import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
@@ -87,7 +88,12 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     "grpc.keepalive_time_ms": keepalive.timeMs,
     "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
   });
-  const vault = { bus: deps.bus, vaultTimeoutMs: deps.vaultTimeoutMs, logger: deps.logger };
+  const vault = {
+    bus: deps.bus,
+    vaultTimeoutMs: deps.vaultTimeoutMs,
+    logger: deps.logger,
+    replyKeys: new ReplyKeys(now),
+  };
   // GetSecret and WatchSecrets share one budget: both authenticate a token.
   const authFailures = new RateLimiter({
     perMinute: deps.rateLimits.authFailuresPerMinute,

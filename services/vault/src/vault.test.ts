@@ -20,6 +20,7 @@ import {
 import { silentLogger } from "@secrets/logger";
 import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { TokenStatus } from "@secrets/proto/secrets";
+import { ReplyKeyPair, sealedReplyContext } from "@secrets/sealing";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../../../test/support/admin-bus-client.ts";
@@ -51,7 +52,7 @@ const getSecret = (token: string, secretName: string, description = "") =>
   request(
     client,
     serviceOperations.getSecret,
-    { secretName, description, token, caller },
+    { secretName, description, token, caller, replyKey: Buffer.alloc(0) }, // in clear: read here directly
     { timeoutMs: 10_000 },
   );
 
@@ -209,6 +210,48 @@ describe("GetSecret", () => {
     expect(await refusal(getSecret(token, "REPORTS_DB_URL"))).toMatchObject({ reason: "ACCESS_DENIED" });
     await admin().approveAccess(access.id);
     expect(await getSecret(token, "REPORTS_DB_URL")).toEqual({ value: "postgres://r" });
+  });
+
+  it("seals values to the reply key a gateway sends, and refuses a malformed key before doing anything", async () => {
+    const token = await approvedService("sealed-svc");
+    await admin().putSecret("SEALED_DB_URL", { value: "postgres://sealed" });
+    await admin().grantAccess("SEALED_DB_URL", "sealed-svc");
+    const keys = new ReplyKeyPair();
+    const context = sealedReplyContext("SEALED_DB_URL", caller.requestId);
+    const ask = { secretName: "SEALED_DB_URL", description: "", token, caller, replyKey: keys.publicKey };
+    const reply = await request(client, serviceOperations.getSecret, ask, { timeoutMs: 10_000 });
+    expect(reply.value).toBe("");
+    expect(reply.sealed && keys.open(reply.sealed, context)).toBe("postgres://sealed");
+    // Nobody else on the bus reads it: not another gateway, not the same one for another call.
+    expect(() => reply.sealed && new ReplyKeyPair().open(reply.sealed, context)).toThrow();
+    expect(
+      () => reply.sealed && keys.open(reply.sealed, sealedReplyContext("SEALED_DB_URL", "req-2")),
+    ).toThrow();
+    const batch = await request(
+      client,
+      serviceOperations.getSecrets,
+      {
+        secrets: [{ secretName: "SEALED_DB_URL", description: "" }],
+        token,
+        caller,
+        replyKey: keys.publicKey,
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(batch.results[0]?.value).toBe("");
+    const sealed = batch.results[0]?.sealed;
+    expect(sealed && keys.open(sealed, context)).toBe("postgres://sealed");
+
+    const eventsBefore = (await readAuditStream(natsUrl, namespace)).length;
+    const malformed = await request(
+      client,
+      serviceOperations.getSecret,
+      { ...ask, replyKey: Buffer.alloc(5) },
+      { timeoutMs: 10_000 },
+    ).catch((error: unknown) => error);
+    expect(malformed).toBeInstanceOf(BusError);
+    expect(malformed).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    expect((await readAuditStream(natsUrl, namespace)).length).toBe(eventsBefore);
   });
 
   it("stops serving a revoked token", async () => {

@@ -25,11 +25,32 @@ export interface VaultGetSecretRequest {
   secretName: string;
   description: string;
   token: string;
-  caller?: CallerContext | undefined;
+  caller?:
+    | CallerContext
+    | undefined;
+  /**
+   * The asking gateway process's X25519 public key (32 bytes). Set, the value comes back in `sealed`,
+   * readable by that process alone, never in clear on the bus.
+   */
+  replyKey: Buffer;
+}
+
+/**
+ * A value sealed to the `reply_key` of a request: AES-256-GCM under a key both ends derive (X25519 of the
+ * vault's and the gateway's keys, then HKDF-SHA256), bound to the secret's name and the request id.
+ */
+export interface SealedReplyValue {
+  /** The vault process's X25519 public key (32 bytes) the value was sealed with. */
+  vaultKey: Buffer;
+  iv: Buffer;
+  /** Ciphertext followed by its 16-byte tag. */
+  ciphertext: Buffer;
 }
 
 export interface VaultGetSecretReply {
+  /** The value in clear, only when the request had no `reply_key`. */
   value: string;
+  sealed?: SealedReplyValue | undefined;
 }
 
 /**
@@ -39,7 +60,11 @@ export interface VaultGetSecretReply {
 export interface VaultGetSecretsRequest {
   secrets: SecretRequest[];
   token: string;
-  caller?: CallerContext | undefined;
+  caller?:
+    | CallerContext
+    | undefined;
+  /** As in VaultGetSecretRequest: every value comes back sealed to this key. */
+  replyKey: Buffer;
 }
 
 export interface VaultGetSecretsReply {
@@ -49,10 +74,14 @@ export interface VaultGetSecretsReply {
 
 export interface VaultSecretResult {
   secretName: string;
-  /** The value; empty when `error` is set. */
+  /** The value in clear, only when the request had no `reply_key`; empty when `error` is set. */
   value: string;
   /** Why this secret was not returned: the error GetSecret would have replied. Unset on success. */
-  error?: BusError | undefined;
+  error?:
+    | BusError
+    | undefined;
+  /** The value sealed to the request's `reply_key`. */
+  sealed?: SealedReplyValue | undefined;
 }
 
 export interface VaultRegisterTokenRequest {
@@ -213,7 +242,7 @@ export const CallerContext: MessageFns<CallerContext> = {
 };
 
 function createBaseVaultGetSecretRequest(): VaultGetSecretRequest {
-  return { secretName: "", description: "", token: "", caller: undefined };
+  return { secretName: "", description: "", token: "", caller: undefined, replyKey: Buffer.alloc(0) };
 }
 
 export const VaultGetSecretRequest: MessageFns<VaultGetSecretRequest> = {
@@ -229,6 +258,9 @@ export const VaultGetSecretRequest: MessageFns<VaultGetSecretRequest> = {
     }
     if (message.caller !== undefined) {
       CallerContext.encode(message.caller, writer.uint32(34).fork()).join();
+    }
+    if (message.replyKey.length !== 0) {
+      writer.uint32(42).bytes(message.replyKey);
     }
     return writer;
   },
@@ -278,6 +310,14 @@ export const VaultGetSecretRequest: MessageFns<VaultGetSecretRequest> = {
             message.caller = CallerContext.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.replyKey = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -301,18 +341,101 @@ export const VaultGetSecretRequest: MessageFns<VaultGetSecretRequest> = {
     message.caller = (object.caller !== undefined && object.caller !== null)
       ? CallerContext.fromPartial(object.caller)
       : undefined;
+    message.replyKey = object.replyKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseSealedReplyValue(): SealedReplyValue {
+  return { vaultKey: Buffer.alloc(0), iv: Buffer.alloc(0), ciphertext: Buffer.alloc(0) };
+}
+
+export const SealedReplyValue: MessageFns<SealedReplyValue> = {
+  encode(message: SealedReplyValue, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.vaultKey.length !== 0) {
+      writer.uint32(10).bytes(message.vaultKey);
+    }
+    if (message.iv.length !== 0) {
+      writer.uint32(18).bytes(message.iv);
+    }
+    if (message.ciphertext.length !== 0) {
+      writer.uint32(26).bytes(message.ciphertext);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SealedReplyValue {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSealedReplyValue();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.vaultKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.iv = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ciphertext = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SealedReplyValue>, I>>(base?: I): SealedReplyValue {
+    return SealedReplyValue.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SealedReplyValue>, I>>(object: I): SealedReplyValue {
+    const message = createBaseSealedReplyValue();
+    message.vaultKey = object.vaultKey ?? Buffer.alloc(0);
+    message.iv = object.iv ?? Buffer.alloc(0);
+    message.ciphertext = object.ciphertext ?? Buffer.alloc(0);
     return message;
   },
 };
 
 function createBaseVaultGetSecretReply(): VaultGetSecretReply {
-  return { value: "" };
+  return { value: "", sealed: undefined };
 }
 
 export const VaultGetSecretReply: MessageFns<VaultGetSecretReply> = {
   encode(message: VaultGetSecretReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.value !== "") {
       writer.uint32(10).string(message.value);
+    }
+    if (message.sealed !== undefined) {
+      SealedReplyValue.encode(message.sealed, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -338,6 +461,14 @@ export const VaultGetSecretReply: MessageFns<VaultGetSecretReply> = {
             message.value = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sealed = SealedReplyValue.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -356,12 +487,15 @@ export const VaultGetSecretReply: MessageFns<VaultGetSecretReply> = {
   fromPartial<I extends Exact<DeepPartial<VaultGetSecretReply>, I>>(object: I): VaultGetSecretReply {
     const message = createBaseVaultGetSecretReply();
     message.value = object.value ?? "";
+    message.sealed = (object.sealed !== undefined && object.sealed !== null)
+      ? SealedReplyValue.fromPartial(object.sealed)
+      : undefined;
     return message;
   },
 };
 
 function createBaseVaultGetSecretsRequest(): VaultGetSecretsRequest {
-  return { secrets: [], token: "", caller: undefined };
+  return { secrets: [], token: "", caller: undefined, replyKey: Buffer.alloc(0) };
 }
 
 export const VaultGetSecretsRequest: MessageFns<VaultGetSecretsRequest> = {
@@ -374,6 +508,9 @@ export const VaultGetSecretsRequest: MessageFns<VaultGetSecretsRequest> = {
     }
     if (message.caller !== undefined) {
       CallerContext.encode(message.caller, writer.uint32(26).fork()).join();
+    }
+    if (message.replyKey.length !== 0) {
+      writer.uint32(34).bytes(message.replyKey);
     }
     return writer;
   },
@@ -415,6 +552,14 @@ export const VaultGetSecretsRequest: MessageFns<VaultGetSecretsRequest> = {
             message.caller = CallerContext.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.replyKey = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -437,6 +582,7 @@ export const VaultGetSecretsRequest: MessageFns<VaultGetSecretsRequest> = {
     message.caller = (object.caller !== undefined && object.caller !== null)
       ? CallerContext.fromPartial(object.caller)
       : undefined;
+    message.replyKey = object.replyKey ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -497,7 +643,7 @@ export const VaultGetSecretsReply: MessageFns<VaultGetSecretsReply> = {
 };
 
 function createBaseVaultSecretResult(): VaultSecretResult {
-  return { secretName: "", value: "", error: undefined };
+  return { secretName: "", value: "", error: undefined, sealed: undefined };
 }
 
 export const VaultSecretResult: MessageFns<VaultSecretResult> = {
@@ -510,6 +656,9 @@ export const VaultSecretResult: MessageFns<VaultSecretResult> = {
     }
     if (message.error !== undefined) {
       BusError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    if (message.sealed !== undefined) {
+      SealedReplyValue.encode(message.sealed, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -551,6 +700,14 @@ export const VaultSecretResult: MessageFns<VaultSecretResult> = {
             message.error = BusError.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sealed = SealedReplyValue.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -572,6 +729,9 @@ export const VaultSecretResult: MessageFns<VaultSecretResult> = {
     message.value = object.value ?? "";
     message.error = (object.error !== undefined && object.error !== null)
       ? BusError.fromPartial(object.error)
+      : undefined;
+    message.sealed = (object.sealed !== undefined && object.sealed !== null)
+      ? SealedReplyValue.fromPartial(object.sealed)
       : undefined;
     return message;
   },

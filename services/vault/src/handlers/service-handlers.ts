@@ -2,12 +2,14 @@ import {
   type Bus,
   BusError,
   ErrorCode,
+  invalidArgument,
   type Subscription,
   serve,
   serviceOperations,
   vaultQueue,
 } from "@secrets/bus";
 import type { CallerContext } from "@secrets/proto/vault";
+import { ReplySealer, replyKeyLength, sealedReplyContext } from "@secrets/sealing";
 import type { CallerFacts, GetSecretService } from "../secrets/get-secret-service.ts";
 import type { WatchService } from "../secrets/watch-service.ts";
 import type { createRegisterTokenService } from "../service-tokens/register-token-service.ts";
@@ -28,19 +30,46 @@ function caller(context: CallerContext | undefined): CallerFacts {
   };
 }
 
+/** A request's reply key: empty (answer in clear) or 32 bytes; refused before any work is done. */
+function checkReplyKey(replyKey: Uint8Array): void {
+  if (replyKey.byteLength !== 0 && replyKey.byteLength !== replyKeyLength) {
+    throw invalidArgument([{ field: "reply_key", description: `must be ${replyKeyLength} bytes` }]);
+  }
+}
+
 /** Serves the service-facing operations (requested by the gateway) in the vault's queue group. */
 export function serveServiceOperations(bus: Bus, deps: ServiceHandlerDeps): Subscription[] {
   const options = { queue: vaultQueue };
+  const sealer = new ReplySealer();
+  /** The value as it goes on the bus: sealed to the asking gateway when it sent a reply key. */
+  const answer = (
+    value: string,
+    secretName: string,
+    request: { replyKey: Uint8Array; caller?: CallerContext },
+  ) =>
+    request.replyKey.byteLength === 0
+      ? { value }
+      : {
+          value: "",
+          sealed: sealer.seal(
+            request.replyKey,
+            value,
+            sealedReplyContext(secretName, request.caller?.requestId ?? ""),
+          ),
+        };
   return [
-    serve(bus, serviceOperations.getSecret, options, async (request) => ({
-      value: await deps.getSecret.getSecret({
+    serve(bus, serviceOperations.getSecret, options, async (request) => {
+      checkReplyKey(request.replyKey);
+      const value = await deps.getSecret.getSecret({
         secretName: request.secretName,
         description: request.description,
         token: request.token,
         caller: caller(request.caller),
-      }),
-    })),
+      });
+      return answer(value, request.secretName, request);
+    }),
     serve(bus, serviceOperations.getSecrets, options, async (request) => {
+      checkReplyKey(request.replyKey);
       const outcomes = await deps.getSecret.getSecrets({
         secrets: request.secrets,
         token: request.token,
@@ -49,7 +78,7 @@ export function serveServiceOperations(bus: Bus, deps: ServiceHandlerDeps): Subs
       return {
         results: outcomes.map((outcome) =>
           "value" in outcome
-            ? { secretName: outcome.secretName, value: outcome.value }
+            ? { secretName: outcome.secretName, ...answer(outcome.value, outcome.secretName, request) }
             : {
                 secretName: outcome.secretName,
                 value: "",

@@ -107,7 +107,13 @@ describe("rotation under load", () => {
           const reply = await request(
             client,
             serviceOperations.getSecret,
-            { secretName: secret.name, description: "", token: serviceToken, caller: undefined },
+            {
+              secretName: secret.name,
+              description: "",
+              token: serviceToken,
+              caller: undefined,
+              replyKey: Buffer.alloc(0),
+            },
             { timeoutMs: 10_000 },
           );
           if (reply.value !== secret.value) outcome.failures.push(`${secret.name}: wrong value`);
