@@ -103,11 +103,19 @@ try {
     "",
     `| ${"Step".padEnd(46)} | ${"p50".padStart(8)} | ${"p90".padStart(8)} | ${"p99".padStart(8)} |`,
     `| ${"-".repeat(46)} | -------: | -------: | -------: |`,
-    await timed("whole GetSecret over the bus", () =>
+    await timed("whole GetSecret over the bus, value sealed", () =>
       request(
         client,
         serviceOperations.getSecret,
         { secretName: "PROFILE_SECRET", description: "", token, caller, replyKey: replyKeys.publicKey },
+        { timeoutMs: 5_000 },
+      ),
+    ),
+    await timed("whole GetSecret over the bus, value in clear", () =>
+      request(
+        client,
+        serviceOperations.getSecret,
+        { secretName: "PROFILE_SECRET", description: "", token, caller, replyKey: Buffer.alloc(0) },
         { timeoutMs: 5_000 },
       ),
     ),
