@@ -8,20 +8,19 @@
  *
  * `node:crypto` rather than Web Crypto: X25519 and HKDF are synchronous there and fast under Bun.
  */
+import { createHash, createPrivateKey, diffieHellman, generateKeyPairSync, hkdfSync } from "node:crypto";
+
 import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createPrivateKey,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  randomBytes,
-} from "node:crypto";
+  aesGcmOpen,
+  aesGcmSeal,
+  b64url,
+  isAesGcmShaped,
+  publicKeyObject,
+  rawPublicKey,
+  SealingError,
+} from "./primitives.ts";
 
-import { b64url, publicKeyObject, rawPublicKey, SealingError } from "./x25519.ts";
-
-export { SealingError } from "./x25519.ts";
+export { SealingError } from "./primitives.ts";
 
 export interface SealedValue {
   keyId: string;
@@ -44,7 +43,6 @@ export interface SealingKeyPair extends SealingPublicKey {
 }
 
 const info = Buffer.from("secrets.v1 sealed value");
-const tagLength = 16;
 
 /** The key id: the first 16 hex characters of the public key's SHA-256. */
 export function sealingKeyId(publicKey: Uint8Array): string {
@@ -81,17 +79,14 @@ export function sealValue(recipient: SealingPublicKey, plaintext: string, contex
     publicKey: publicKeyObject(recipient.publicKey),
   });
   const key = deriveKey(shared, ephemeralPublic, recipient.publicKey);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(aad(recipient.keyId, context));
-  const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
-  return { keyId: recipient.keyId, ephemeralPublicKey: ephemeralPublic, iv, ciphertext: body };
+  const { iv, ciphertext } = aesGcmSeal(key, plaintext, aad(recipient.keyId, context));
+  return { keyId: recipient.keyId, ephemeralPublicKey: ephemeralPublic, iv, ciphertext };
 }
 
 /** Opens a sealed value with the recipient's key pair; throws SealingError if anything does not match. */
 export function openSealedValue(recipient: SealingKeyPair, sealed: SealedValue, context: string): string {
   if (sealed.keyId !== recipient.keyId) throw new SealingError("The value was sealed to another key");
-  if (sealed.iv.byteLength !== 12 || sealed.ciphertext.byteLength < tagLength) {
+  if (!isAesGcmShaped(sealed.iv, sealed.ciphertext)) {
     throw new SealingError("The sealed value is malformed");
   }
   try {
@@ -101,15 +96,7 @@ export function openSealedValue(recipient: SealingKeyPair, sealed: SealedValue, 
     });
     const shared = diffieHellman({ privateKey, publicKey: publicKeyObject(sealed.ephemeralPublicKey) });
     const key = deriveKey(shared, sealed.ephemeralPublicKey, recipient.publicKey);
-    const decipher = createDecipheriv("aes-256-gcm", key, sealed.iv);
-    decipher.setAAD(aad(recipient.keyId, context));
-    const body = sealed.ciphertext;
-    decipher.setAuthTag(body.subarray(body.byteLength - tagLength));
-    const plain = Buffer.concat([
-      decipher.update(body.subarray(0, body.byteLength - tagLength)),
-      decipher.final(),
-    ]);
-    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+    return aesGcmOpen(key, sealed.iv, sealed.ciphertext, aad(recipient.keyId, context));
   } catch (cause) {
     throw new SealingError("The sealed value could not be opened", { cause });
   }

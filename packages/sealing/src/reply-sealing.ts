@@ -8,16 +8,15 @@
  * costs one AES-GCM operation on each side, not a key agreement. The AAD binds the secret's name and the
  * request id: a sealed value cannot be passed off as another secret's or another call's.
  */
+import { diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from "node:crypto";
 import {
-  createCipheriv,
-  createDecipheriv,
-  diffieHellman,
-  generateKeyPairSync,
-  hkdfSync,
-  type KeyObject,
-  randomBytes,
-} from "node:crypto";
-import { publicKeyObject, rawPublicKey, SealingError } from "./x25519.ts";
+  aesGcmOpen,
+  aesGcmSeal,
+  isAesGcmShaped,
+  publicKeyObject,
+  rawPublicKey,
+  SealingError,
+} from "./primitives.ts";
 
 /** As the vault sends it (Buffers, as the generated bus messages hold bytes). */
 export interface SealedReply {
@@ -38,7 +37,6 @@ export const sealedReplyContext = (secretName: string, requestId: string) =>
 /** An X25519 public key is 32 bytes. */
 export const replyKeyLength = 32;
 const info = Buffer.from("secrets.v1 sealed reply");
-const tagLength = 16;
 /** Derived keys kept per process: far more than the peers a process has at once. */
 const maxCachedKeys = 1_024;
 
@@ -87,10 +85,7 @@ export class ReplySealer {
     const key = this.derived.get(replyKey, () =>
       deriveReplyKey(this.own.privateKey, replyKey, this.own.publicKey, replyKey),
     );
-    const iv = randomBytes(12);
-    const cipher = createCipheriv("aes-256-gcm", key, iv);
-    cipher.setAAD(Buffer.from(context, "utf8"));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    const { iv, ciphertext } = aesGcmSeal(key, plaintext, Buffer.from(context, "utf8"));
     return { vaultKey: this.own.publicKey, iv, ciphertext };
   }
 }
@@ -119,23 +114,16 @@ export class ReplyKeyPair {
 }
 
 export function openSealedReply(keys: ReplyKeyPair, sealed: ReceivedSealedReply, context: string): string {
-  if (
-    sealed.vaultKey.byteLength !== replyKeyLength ||
-    sealed.iv.byteLength !== 12 ||
-    sealed.ciphertext.byteLength < tagLength
-  ) {
+  if (sealed.vaultKey.byteLength !== replyKeyLength || !isAesGcmShaped(sealed.iv, sealed.ciphertext)) {
     throw new SealingError("The sealed reply is malformed");
   }
   try {
-    const decipher = createDecipheriv("aes-256-gcm", keys.keyFor(sealed.vaultKey), sealed.iv);
-    decipher.setAAD(Buffer.from(context, "utf8"));
-    const body = sealed.ciphertext;
-    decipher.setAuthTag(body.subarray(body.byteLength - tagLength));
-    const plain = Buffer.concat([
-      decipher.update(body.subarray(0, body.byteLength - tagLength)),
-      decipher.final(),
-    ]);
-    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+    return aesGcmOpen(
+      keys.keyFor(sealed.vaultKey),
+      sealed.iv,
+      sealed.ciphertext,
+      Buffer.from(context, "utf8"),
+    );
   } catch (cause) {
     throw new SealingError("The sealed reply could not be opened", { cause });
   }

@@ -2,12 +2,12 @@
  * GetSecret: validate, refuse peers that spent their failed-authentication budget, ask the vault, and
  * count the vault's UNAUTHENTICATED answers against the peer.
  */
-import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
+import { BusError, ErrorCode, invalidArgument, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { GetSecretRequest, GetSecretResponse } from "@secrets/proto/secrets";
 import { checkGetSecret } from "@secrets/validation";
+import { type AuthFailures, spentPeerRefusal } from "./auth-failures.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
 import { openReply, type ReplyKeys } from "./reply-keys.ts";
 import { unaryCall } from "./unary-call.ts";
 import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
@@ -15,7 +15,7 @@ import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.
 export interface GetSecretDeps extends VaultRequestDeps {
   logger: Logger;
   /** Failed authentications per peer; an empty bucket refuses the peer's calls. */
-  authFailures: Pick<RateLimiter, "allows" | "record" | "retryAfterMs">;
+  authFailures: AuthFailures;
   /** The key pair the vault seals values to. */
   replyKeys: ReplyKeys;
 }
@@ -23,14 +23,8 @@ export interface GetSecretDeps extends VaultRequestDeps {
 export function createGetSecretHandler(deps: GetSecretDeps) {
   return unaryCall<GetSecretRequest, GetSecretResponse>("GetSecret", deps.logger, async (request, scope) => {
     const peer = scope.caller.peer;
-    if (!deps.authFailures.allows(peer)) {
-      const seconds = Math.ceil(deps.authFailures.retryAfterMs(peer) / 1000);
-      throw new BusError(
-        ErrorCode.RESOURCE_EXHAUSTED,
-        `Too many failed authentications from this address; try again in ${seconds} s`,
-        { reason: Reason.RATE_LIMITED },
-      );
-    }
+    const refusal = spentPeerRefusal(deps.authFailures, peer);
+    if (refusal) throw refusal;
     const { token, violations } = checkWithPresentedToken(scope.metadata, request.token, (token) =>
       checkGetSecret({ secretName: request.secretName, description: request.description, token }),
     );

@@ -3,12 +3,13 @@
  * GetSecret (failed-authentication budget, input rules, the token from the metadata first), one request
  * to the vault, and each secret's outcome mapped through the same status table as a whole call's failure.
  */
-import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
+import { BusError, ErrorCode, invalidArgument, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { GetSecretsRequest, GetSecretsResponse, SecretResult } from "@secrets/proto/secrets";
 import type { VaultSecretResult } from "@secrets/proto/vault";
 import type { ReplyKeyPair } from "@secrets/sealing";
 import { checkGetSecrets } from "@secrets/validation";
+import { spentPeerRefusal } from "./auth-failures.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
 import type { GetSecretDeps } from "./get-secret-handler.ts";
 import { openReply } from "./reply-keys.ts";
@@ -47,14 +48,8 @@ export function createGetSecretsHandler(deps: GetSecretDeps) {
     deps.logger,
     async (request, scope) => {
       const peer = scope.caller.peer;
-      if (!deps.authFailures.allows(peer)) {
-        const seconds = Math.ceil(deps.authFailures.retryAfterMs(peer) / 1000);
-        throw new BusError(
-          ErrorCode.RESOURCE_EXHAUSTED,
-          `Too many failed authentications from this address; try again in ${seconds} s`,
-          { reason: Reason.RATE_LIMITED },
-        );
-      }
+      const refusal = spentPeerRefusal(deps.authFailures, peer);
+      if (refusal) throw refusal;
       const secrets = request.secrets.map((secret) => ({
         secretName: secret.secretName,
         description: secret.description,

@@ -20,6 +20,7 @@ import type { Logger } from "@secrets/logger";
 import type { SecretChange, WatchSecretsRequest } from "@secrets/proto/secrets";
 import type { SecretChanged } from "@secrets/proto/vault";
 import { checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
+import { type AuthFailures, spentPeerRefusal } from "./auth-failures.ts";
 import {
   type CallerInfo,
   checkWithPresentedToken,
@@ -28,7 +29,6 @@ import {
   userAgentOf,
 } from "./call-context.ts";
 import { deadlineMs } from "./deadline.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
 import type { SecretChangeFeed } from "./secret-change-feed.ts";
 import {
   GatewayFailure,
@@ -55,7 +55,7 @@ export interface WatchSecretsDeps extends VaultRequestDeps {
   feed: Pick<SecretChangeFeed, "listen">;
   limits: WatchLimits;
   /** Failed authentications per peer, shared with GetSecret. */
-  authFailures: Pick<RateLimiter, "allows" | "record" | "retryAfterMs">;
+  authFailures: AuthFailures;
   /** Delays between re-checks while the vault is away: doubling, with jitter. Default 250 ms to 5 s. */
   retry?: { initialDelayMs: number; maxDelayMs: number };
   random?: () => number;
@@ -324,14 +324,8 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
 
   function admission(caller: CallerInfo): BusError | GatewayFailure | undefined {
     if (closing) return new GatewayFailure(status.UNAVAILABLE, "The gateway is shutting down; reconnect");
-    if (!deps.authFailures.allows(caller.peer)) {
-      const seconds = Math.ceil(deps.authFailures.retryAfterMs(caller.peer) / 1000);
-      return new BusError(
-        ErrorCode.RESOURCE_EXHAUSTED,
-        `Too many failed authentications from this address; try again in ${seconds} s`,
-        { reason: Reason.RATE_LIMITED },
-      );
-    }
+    const spent = spentPeerRefusal(deps.authFailures, caller.peer);
+    if (spent) return spent;
     if (streams.size >= deps.limits.maxStreams) {
       return new BusError(
         ErrorCode.RESOURCE_EXHAUSTED,
