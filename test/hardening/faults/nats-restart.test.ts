@@ -50,7 +50,9 @@ afterAll(async () => {
 });
 
 describe("NATS restarted under load", () => {
-  it("every service reconnects by itself; calls during the gap fail cleanly", async () => {
+  it("every service reconnects by itself; calls during the gap fail cleanly", {
+    timeout: 90_000,
+  }, async () => {
     const credential = { token: adminToken };
     const grpcLoad = startLoad({ workers: 4, maxDurationMs: 60_000, pauseMs: 10 }, () =>
       grpc.getSecret("BILLING_API_KEY", service.token, { deadlineMs }),

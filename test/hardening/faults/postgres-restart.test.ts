@@ -56,7 +56,9 @@ async function busOutcome(call: () => Promise<unknown>): Promise<string> {
 }
 
 describe("PostgreSQL restarted under load", () => {
-  it("fails cleanly while it is away, recovers by itself, and leaves no half-written rows", async () => {
+  it("fails cleanly while it is away, recovers by itself, and leaves no half-written rows", {
+    timeout: 90_000,
+  }, async () => {
     const reads = startLoad({ workers: 2, maxDurationMs: 60_000, pauseMs: 5 }, () =>
       grpc.getSecret("LEDGER_DB_URL", service.token, { deadlineMs }),
     );

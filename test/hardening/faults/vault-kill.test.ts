@@ -33,7 +33,9 @@ afterAll(async () => {
 });
 
 describe("kill -9 of the vault under load", () => {
-  it("answers UNAVAILABLE within the deadline, and serves again when a vault is back, same gateway", async () => {
+  it("answers UNAVAILABLE within the deadline, and serves again when a vault is back, same gateway", {
+    timeout: 90_000,
+  }, async () => {
     const load = startLoad({ workers: 8, maxDurationMs: 60_000 }, () =>
       grpc.getSecret("ORDERS_DB_URL", service.token, { deadlineMs }),
     );
