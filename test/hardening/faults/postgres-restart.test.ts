@@ -84,7 +84,14 @@ describe("PostgreSQL restarted under load", () => {
         puts.between(Date.now() - 300).some((c) => c.result?.outcome === "OK") &&
         stubs.between(Date.now() - 300).some((c) => c.result?.outcome.reason === "SECRET_STUB_CREATED"),
       "the vault to serve reads, stubs and writes again",
-    );
+    ).catch((error: unknown) => {
+      // What the vault said last, for whoever reads the failure.
+      const said = vault.lines.filter((line) => /"level":"(warn|error)"/.test(line)).slice(-15);
+      console.error(
+        `vault's last warnings:\n${said.join("\n")}\ndatabase log:\n${cluster.log().slice(-3000)}`,
+      );
+      throw error;
+    });
     const recoveredAt = Date.now();
     const [readCalls, stubCalls, putCalls] = await Promise.all([reads.stop(), stubs.stop(), puts.stop()]);
 

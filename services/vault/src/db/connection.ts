@@ -61,6 +61,13 @@ const ignoreNotice = () => {};
 const reconnectBackoffSeconds = (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5);
 
 /**
+ * Seconds a new connection may take to be ready. postgres.js waits 30 s by default, so a connection caught
+ * by a restart (its server gone or not answering yet) held its place in the pool, and the requests queued
+ * on it, for half a minute; 5 s bounds that while leaving a loaded server time to answer.
+ */
+const connectTimeoutSeconds = 5;
+
+/**
  * Opens the database and applies pending migrations.
  *
  * @example
@@ -115,6 +122,7 @@ async function openPostgres(
     max: maxConnections,
     onnotice: ignoreNotice,
     backoff: reconnectBackoffSeconds,
+    connect_timeout: connectTimeoutSeconds,
   });
   const db = drizzlePostgres({ client, schema });
   return { db, kind: "postgres", close: () => client.end() };
@@ -125,7 +133,7 @@ async function openPostgres(
  * apply the migrations once instead of racing on the migrations table.
  */
 async function migratePostgresLocked(url: string): Promise<void> {
-  const client = postgres(url, { max: 1, onnotice: ignoreNotice });
+  const client = postgres(url, { max: 1, onnotice: ignoreNotice, connect_timeout: connectTimeoutSeconds });
   try {
     await client`select pg_advisory_lock(${migrationLockId})`;
     await migratePostgres(drizzlePostgres({ client }), { migrationsFolder });
