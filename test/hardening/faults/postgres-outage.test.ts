@@ -6,40 +6,38 @@
  * Runs on a throwaway cluster of its own: the machine's shared PostgreSQL is never stopped.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminBusClient, adminBusClient } from "../../support/admin-bus-client.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../../support/grpc-client.ts";
+import type { AdminBusClient } from "../../support/admin-bus-client.ts";
+import type { CallOutcome } from "../../support/grpc-client.ts";
 import { startLoad, waitUntil } from "../../support/load.ts";
-import { type PostgresCluster, startPostgresCluster } from "../../support/postgres-cluster.ts";
+import type { PostgresCluster } from "../../support/postgres-cluster.ts";
 import { type ServiceProcess, startService } from "../../support/processes.ts";
-import { provisionService } from "../../support/provision.ts";
-import { createStack, type Stack } from "../../support/stack.ts";
+import type { Stack } from "../../support/stack.ts";
+import { startVaultOnCluster, type VaultOnCluster } from "../../support/vault-on-cluster.ts";
 
+const value = `billing-key-${crypto.randomUUID()}`;
+const deadlineMs = 3_000;
+const outageMs = 30_000;
+let fixture: VaultOnCluster;
 let cluster: PostgresCluster;
 let databaseUrl: string;
 let stack: Stack;
 let vault: ServiceProcess;
-let grpc: ReturnType<typeof secretsClient>;
+let grpc: VaultOnCluster["grpc"];
 let admin: AdminBusClient;
-const service = { name: "billing", token: newServiceToken() };
-const value = `billing-key-${crypto.randomUUID()}`;
-const deadlineMs = 3_000;
-const outageMs = 30_000;
+let service: VaultOnCluster["service"];
 
 beforeAll(async () => {
-  cluster = await startPostgresCluster();
-  databaseUrl = await cluster.createDatabase("vault_outage");
-  stack = await createStack();
-  vault = await stack.startVault({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: "4" });
-  const gateway = await stack.startGateway();
-  grpc = secretsClient(gateway.address, gateway.caFile);
-  admin = adminBusClient(stack.bus, "test-admin", deadlineMs);
-  await provisionService(grpc, admin, service, { BILLING_KEY: value });
+  fixture = await startVaultOnCluster({
+    database: "vault_outage",
+    serviceName: "billing",
+    secret: { name: "BILLING_KEY", value },
+    deadlineMs,
+  });
+  ({ cluster, databaseUrl, stack, vault, grpc, admin, service } = fixture);
 });
 
 afterAll(async () => {
-  grpc?.close();
-  await stack?.dispose();
-  await cluster?.dispose();
+  await fixture?.dispose();
 });
 
 describe("PostgreSQL away for half a minute", () => {

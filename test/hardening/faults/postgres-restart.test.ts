@@ -9,39 +9,35 @@
 import { BusError, ErrorCode } from "@secrets/bus";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AdminBusClient, adminBusClient } from "../../support/admin-bus-client.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../../support/grpc-client.ts";
+import type { AdminBusClient } from "../../support/admin-bus-client.ts";
+import type { CallOutcome } from "../../support/grpc-client.ts";
 import { startLoad, waitUntil } from "../../support/load.ts";
-import { type PostgresCluster, startPostgresCluster } from "../../support/postgres-cluster.ts";
+import type { PostgresCluster } from "../../support/postgres-cluster.ts";
 import type { ServiceProcess } from "../../support/processes.ts";
-import { provisionService } from "../../support/provision.ts";
-import { createStack, type Stack } from "../../support/stack.ts";
+import { startVaultOnCluster, type VaultOnCluster } from "../../support/vault-on-cluster.ts";
 
-let cluster: PostgresCluster;
-let databaseUrl: string;
-let stack: Stack;
-let vault: ServiceProcess;
-let grpc: ReturnType<typeof secretsClient>;
-let admin: AdminBusClient;
-const service = { name: "ledger", token: newServiceToken() };
 const value = `ledger-db-${crypto.randomUUID()}`;
 const deadlineMs = 3_000;
+let fixture: VaultOnCluster;
+let cluster: PostgresCluster;
+let databaseUrl: string;
+let vault: ServiceProcess;
+let grpc: VaultOnCluster["grpc"];
+let admin: AdminBusClient;
+let service: VaultOnCluster["service"];
 
 beforeAll(async () => {
-  cluster = await startPostgresCluster();
-  databaseUrl = await cluster.createDatabase("vault_restart");
-  stack = await createStack();
-  vault = await stack.startVault({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: "4" });
-  const gateway = await stack.startGateway();
-  grpc = secretsClient(gateway.address, gateway.caFile);
-  admin = adminBusClient(stack.bus, "test-admin", deadlineMs);
-  await provisionService(grpc, admin, service, { LEDGER_DB_URL: value });
+  fixture = await startVaultOnCluster({
+    database: "vault_restart",
+    serviceName: "ledger",
+    secret: { name: "LEDGER_DB_URL", value },
+    deadlineMs,
+  });
+  ({ cluster, databaseUrl, vault, grpc, admin, service } = fixture);
 });
 
 afterAll(async () => {
-  grpc?.close();
-  await stack?.dispose();
-  await cluster?.dispose();
+  await fixture?.dispose();
 });
 
 /** What a bus call ended with: "OK" or the BusError's code name. */
