@@ -5,6 +5,8 @@ export const AuditEventName = {
   secretGet: "secret.get",
   secretWatch: "secret.watch",
   tokenRegister: "token.register",
+  /** Calls a gateway refused on a spent budget without asking the vault, one event per summary. */
+  callsThrottled: "calls.throttled",
   secretList: "secret.list",
   secretPut: "secret.put",
   secretDelete: "secret.delete",
@@ -61,5 +63,7 @@ export function auditLogLine(event: AuditEvent): string {
     request_id: event.requestId,
     ip_address: event.ipAddress,
     user_agent: event.userAgent,
+    // Only on summaries, so the line of a single call keeps the specification's fields.
+    ...(event.refusedCalls > 0 ? { refused_calls: event.refusedCalls } : {}),
   });
 }

@@ -9,6 +9,14 @@
  * - `BusError` with `ErrorCode` and `Reason`: the one closed set of errors that crosses the bus.
  * - `forwardToken`: a service token as it crosses the bus (its hash, never the token).
  */
+
+export {
+  approvedTokenKey,
+  approvedTokenKeyLength,
+  maxApprovedTokenKeys,
+  packApprovedTokenKeys,
+  unpackApprovedTokenKeys,
+} from "./approved-token-keys.ts";
 export {
   AuditEventName,
   auditEventNames,
@@ -66,6 +74,7 @@ export {
   type Operation,
   secretChangedTopic,
   serviceOperations,
+  serviceTokensChangedTopic,
   type Topic,
   vaultQueue,
 } from "./operations.ts";

@@ -52,6 +52,9 @@ import {
 import {
   CacheInvalidation,
   SecretChanged,
+  ServiceTokensChanged,
+  VaultApprovedTokenKeysReply,
+  VaultApprovedTokenKeysRequest,
   VaultAuthorizeWatchReply,
   VaultAuthorizeWatchRequest,
   VaultGetSecretReply,
@@ -62,6 +65,8 @@ import {
   VaultPingRequest,
   VaultRegisterTokenReply,
   VaultRegisterTokenRequest,
+  VaultReportThrottledReply,
+  VaultReportThrottledRequest,
 } from "@secrets/proto/vault";
 import type { StreamSpec } from "./bus.ts";
 
@@ -107,6 +112,18 @@ export const serviceOperations = {
     "v1.vault.service.authorize-watch",
     VaultAuthorizeWatchRequest,
     VaultAuthorizeWatchReply,
+  ),
+  /** The keys of the approved tokens, so a gateway never charges an approved token to its address's budget. */
+  approvedTokenKeys: operation(
+    "v1.vault.service.approved-token-keys",
+    VaultApprovedTokenKeysRequest,
+    VaultApprovedTokenKeysReply,
+  ),
+  /** Calls a gateway refused on a spent budget, summarised into audit events. */
+  reportThrottled: operation(
+    "v1.vault.service.report-throttled",
+    VaultReportThrottledRequest,
+    VaultReportThrottledReply,
   ),
 } as const;
 
@@ -221,3 +238,9 @@ export function auditStreamSpec(limits: { maxAgeMs: number; maxBytes: number }):
     duplicateWindowMs: 2 * 60_000,
   };
 }
+
+/** A service token's status changed: gateways fetch the approved token keys again (names nothing). */
+export const serviceTokensChangedTopic: Topic<ServiceTokensChanged> = {
+  subject: "v1.vault.events.service-tokens-changed",
+  message: ServiceTokensChanged,
+};

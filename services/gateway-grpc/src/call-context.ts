@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import type { Metadata } from "@grpc/grpc-js";
 import type { Violation } from "@secrets/validation";
+import { clientAddress, type TrustedProxies } from "./client-address.ts";
 
 /** Longest user agent forwarded to the vault (it lands in the audit trail). */
 const userAgentMaxLength = 256;
@@ -82,7 +83,10 @@ export function checkWithPresentedToken(
 /** Who called, as carried to the vault in `CallerContext` and written in the gateway's log. */
 export interface CallerInfo {
   requestId: string;
-  /** Host part of the peer address; "" when unknown. */
+  /**
+   * The client's address: the TCP peer's, or behind a trusted proxy the one it forwarded (see
+   * `client-address.ts`); "" when unknown. Budgets, caps and the audit trail use it.
+   */
   peer: string;
   userAgent: string;
 }
@@ -90,4 +94,22 @@ export interface CallerInfo {
 /** A fresh, time-ordered request id. */
 export function newRequestId(): string {
   return Bun.randomUUIDv7();
+}
+
+/** The caller of a grpc-js call, its address resolved through `trusted` proxies. */
+export function callerOf(
+  call: { getPeer(): string; metadata: Metadata },
+  trusted: TrustedProxies,
+): CallerInfo {
+  let peer = "";
+  try {
+    peer = peerHost(call.getPeer());
+  } catch {
+    // An unknown peer is rate-limited under "" like every other unknown one.
+  }
+  return {
+    requestId: newRequestId(),
+    peer: clientAddress(peer, call.metadata, trusted),
+    userAgent: userAgentOf(call.metadata),
+  };
 }

@@ -13,6 +13,7 @@ import {
   logLevelField,
   parseConfig,
 } from "@secrets/config";
+import { trustedProxyProblem } from "./client-address.ts";
 
 /** A DNS name (optionally a leading wildcard label) as it may appear in a certificate's SAN. */
 const dnsNamePattern =
@@ -32,6 +33,24 @@ const tlsSansField: ConfigField<readonly string[]> = {
     return bad.length > 0
       ? { ok: false, problem: `holds names that are neither a DNS name nor an IP address: ${bad.join(", ")}` }
       : { ok: true, value: Object.freeze(names) };
+  },
+};
+
+/** `GATEWAY_TRUSTED_PROXIES`: proxies whose `x-forwarded-for` names the client, comma-separated. */
+const trustedProxiesField: ConfigField<readonly string[]> = {
+  name: "GATEWAY_TRUSTED_PROXIES",
+  description:
+    "addresses or CIDR ranges of L7 proxies whose x-forwarded-for names the real client, comma-separated; unset trusts none",
+  fallback: { value: [] },
+  parse(raw) {
+    const entries = raw
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== "");
+    const problems = entries.flatMap((entry) => trustedProxyProblem(entry) ?? []);
+    return problems.length > 0
+      ? { ok: false, problem: problems.join("; ") }
+      : { ok: true, value: Object.freeze(entries) };
   },
 };
 
@@ -63,9 +82,15 @@ export const gatewayConfigSpec = {
   ),
   rateLimitAuthFailuresPerMinute: env.int(
     "RATE_LIMIT_AUTH_FAILURES_PER_MINUTE",
-    "failed GetSecret authentications allowed per peer address per minute before it is refused",
+    "calls with tokens that are not approved allowed per client address per minute, beyond which such tokens are refused there (approved tokens are never refused)",
     { default: 20, min: 1, max: 1_000_000 },
   ),
+  rateLimitTokenRefusalsPerMinute: env.int(
+    "RATE_LIMIT_TOKEN_REFUSALS_PER_MINUTE",
+    "calls per minute that one token may have refused by the vault (unknown, pending, denied, revoked) before the gateway refuses it without asking",
+    { default: 10, min: 1, max: 1_000_000 },
+  ),
+  trustedProxies: trustedProxiesField,
   watchMaxStreams: env.int(
     "GATEWAY_WATCH_MAX_STREAMS",
     "WatchSecrets streams open at once across all peers; more are refused (RESOURCE_EXHAUSTED)",

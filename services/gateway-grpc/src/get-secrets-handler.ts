@@ -1,15 +1,15 @@
 /**
  * GetSecrets: GetSecret for several secrets at once (a service starting up). The same checks as
- * GetSecret (failed-authentication budget, input rules, the token from the metadata first), one request
+ * GetSecret (authentication budgets, input rules, the token from the metadata first), one request
  * to the vault, and each secret's outcome mapped through the same status table as a whole call's failure.
  */
-import { BusError, ErrorCode, invalidArgument, serviceOperations } from "@secrets/bus";
+import { BusError, invalidArgument, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { GetSecretsRequest, GetSecretsResponse, SecretResult } from "@secrets/proto/secrets";
 import type { VaultSecretResult } from "@secrets/proto/vault";
 import type { ReplyKeyPair } from "@secrets/sealing";
 import { checkGetSecrets } from "@secrets/validation";
-import { spentPeerRefusal } from "./auth-failures.ts";
+import { verdictOf } from "./auth-budgets.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
 import type { GetSecretDeps } from "./get-secret-handler.ts";
 import { openReply } from "./reply-keys.ts";
@@ -43,40 +43,31 @@ function toSecretResult(
 }
 
 export function createGetSecretsHandler(deps: GetSecretDeps) {
-  return unaryCall<GetSecretsRequest, GetSecretsResponse>(
-    "GetSecrets",
-    deps.logger,
-    async (request, scope) => {
-      const peer = scope.caller.peer;
-      const refusal = spentPeerRefusal(deps.authFailures, peer);
-      if (refusal) throw refusal;
-      const secrets = request.secrets.map((secret) => ({
-        secretName: secret.secretName,
-        description: secret.description,
-      }));
-      const { token, violations } = checkWithPresentedToken(scope.metadata, request.token, (token) =>
-        checkGetSecrets({ secrets, token }),
-      );
-      if (violations.length > 0) throw invalidArgument(violations);
-
-      try {
-        const keys = deps.replyKeys.current();
-        const reply = await askVault(
-          deps,
-          serviceOperations.getSecrets,
-          { secrets, token, caller: callerContext(scope), replyKey: keys.publicKey },
-          scope,
-        );
-        return {
-          results: reply.results.map((result) =>
-            toSecretResult(result, scope.caller.requestId, keys, deps.logger),
-          ),
-        };
-      } catch (error) {
-        if (error instanceof BusError && error.code === ErrorCode.UNAUTHENTICATED)
-          deps.authFailures.record(peer);
-        throw error;
-      }
-    },
-  );
+  return unaryCall<GetSecretsRequest, GetSecretsResponse>("GetSecrets", deps, async (request, scope) => {
+    const secrets = request.secrets.map((secret) => ({
+      secretName: secret.secretName,
+      description: secret.description,
+    }));
+    const { token, violations } = checkWithPresentedToken(scope.metadata, request.token, (token) =>
+      checkGetSecrets({ secrets, token }),
+    );
+    if (violations.length > 0) throw invalidArgument(violations);
+    const hold = deps.budgets.take("GetSecrets", token, scope.caller.peer);
+    const keys = deps.replyKeys.current();
+    const reply = await askVault(
+      deps,
+      serviceOperations.getSecrets,
+      { secrets, token, caller: callerContext(scope), replyKey: keys.publicKey },
+      scope,
+    ).catch((error: unknown) => {
+      hold.settle(verdictOf(error));
+      throw error;
+    });
+    hold.settle("approved");
+    return {
+      results: reply.results.map((result) =>
+        toSecretResult(result, scope.caller.requestId, keys, deps.logger),
+      ),
+    };
+  });
 }

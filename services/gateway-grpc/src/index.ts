@@ -16,6 +16,7 @@ export {
   type GatewayDeps,
   type GatewayServer,
 } from "./server.ts";
+export { gatewayServerOptions } from "./server-options.ts";
 export { reasonMetadataKey, requestIdMetadataKey } from "./status-map.ts";
 export { loadServerTls, type TlsSetup, TlsSetupError } from "./tls.ts";
 export { ensureGeneratedTls, type GeneratedTls, tlsFiles } from "./tls-store.ts";

@@ -8,6 +8,7 @@ import { createLogger } from "@secrets/logger";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
 import { createCoalescedLogWriter } from "./log-writer.ts";
 import { createGatewayServer, type GatewayServer, hostPort } from "./server.ts";
+import { gatewayServerOptions } from "./server-options.ts";
 import { loadServerTls, TlsSetupError } from "./tls.ts";
 
 let config: GatewayConfig;
@@ -60,17 +61,8 @@ bus = await connectBusFromConfig(config, "gateway-grpc", logger).catch((error: u
 );
 if (stopping) process.exit(0);
 
-gateway = createGatewayServer({
-  bus,
-  logger,
-  vaultTimeoutMs: config.vaultTimeoutMs,
-  rateLimits: {
-    registerPerMinute: config.rateLimitRegisterPerMinute,
-    authFailuresPerMinute: config.rateLimitAuthFailuresPerMinute,
-  },
-  watchLimits: { maxStreams: config.watchMaxStreams, maxStreamsPerPeer: config.watchMaxStreamsPerPeer },
-  keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
-});
+// Every setting goes through `gatewayServerOptions`, which the embedded mode uses too.
+gateway = createGatewayServer({ bus, logger, ...gatewayServerOptions(config) });
 const port = await gateway
   .listen(config.grpcHost, config.grpcPort, tls.credentials)
   .catch((error: unknown) => fail(`cannot listen on ${hostPort(config.grpcHost, config.grpcPort)}`, error));

@@ -1,5 +1,5 @@
 /**
- * Token buckets per key (a peer address), refilled continuously, held in an LRU map so memory stays
+ * Token buckets per key (a client address, a token hash), refilled continuously, held in an LRU map so memory stays
  * bounded however many addresses call: the least recently seen key is forgotten first, which at worst
  * hands an attacker rotating through addresses a fresh bucket, never unbounded memory.
  */
@@ -44,6 +44,12 @@ export class RateLimiter {
   /** Takes one token if there is one, for events that have already happened (a failed authentication). */
   record(key: string): void {
     this.tryTake(key);
+  }
+
+  /** Gives back a token taken by `tryTake` (the call turned out not to count), up to the capacity. */
+  refund(key: string): void {
+    const bucket = this.bucket(key);
+    bucket.tokens = Math.min(this.capacity, bucket.tokens + 1);
   }
 
   /** True when `key` has at least one token left, without taking it. */

@@ -1,30 +1,42 @@
 /**
- * RegisterToken: rate-limited per peer address (every call counts, valid or not), validated, then
+ * RegisterToken: rate-limited per client address (every call counts, valid or not, except an approved
+ * token's: a flood from its address never stops an approved service from starting), validated, then
  * recorded by the vault as pending approval; the vault's status and message go back to the service.
  */
+import { createHash } from "node:crypto";
 import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { RegisterTokenRequest, RegisterTokenResponse } from "@secrets/proto/secrets";
 import { checkRegisterToken } from "@secrets/validation";
+import type { ApprovedTokens } from "./approved-tokens.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
+import { budgetKey, type TrustedProxies } from "./client-address.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
+import type { ThrottleReport } from "./throttle-report.ts";
 import { unaryCall } from "./unary-call.ts";
 import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
 
 export interface RegisterTokenDeps extends VaultRequestDeps {
   logger: Logger;
-  /** RegisterToken calls per peer. */
+  /** RegisterToken calls per client address. */
   registrations: Pick<RateLimiter, "tryTake" | "retryAfterMs">;
+  approved: Pick<ApprovedTokens, "has">;
+  throttled: ThrottleReport;
+  trustedProxies: TrustedProxies;
 }
 
 export function createRegisterTokenHandler(deps: RegisterTokenDeps) {
   return unaryCall<RegisterTokenRequest, RegisterTokenResponse>(
     "RegisterToken",
-    deps.logger,
+    deps,
     async (request, scope) => {
-      const peer = scope.caller.peer;
-      if (!deps.registrations.tryTake(peer)) {
-        const seconds = Math.ceil(deps.registrations.retryAfterMs(peer) / 1000);
+      const address = scope.caller.peer;
+      const presented = checkWithPresentedToken(scope.metadata, request.token, () => []).token;
+      const approved =
+        presented !== "" && deps.approved.has(createHash("sha256").update(presented, "utf8").digest("hex"));
+      if (!approved && !deps.registrations.tryTake(budgetKey(address))) {
+        deps.throttled.count("RegisterToken", "address", "", address);
+        const seconds = Math.ceil(deps.registrations.retryAfterMs(budgetKey(address)) / 1000);
         throw new BusError(
           ErrorCode.RESOURCE_EXHAUSTED,
           `Too many token registrations from this address; try again in ${seconds} s`,

@@ -6,6 +6,9 @@ import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Bus } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { SecretsServiceService } from "@secrets/proto/secrets";
+import { createApprovedTokens } from "./approved-tokens.ts";
+import { createAuthBudgets } from "./auth-budgets.ts";
+import { trustedProxies } from "./client-address.ts";
 import { createGetSecretHandler } from "./get-secret-handler.ts";
 import { createGetSecretsHandler } from "./get-secrets-handler.ts";
 import { createHealthService } from "./health.ts";
@@ -14,6 +17,7 @@ import { RateLimiter } from "./rate-limiter.ts";
 import { createRegisterTokenHandler } from "./register-token-handler.ts";
 import { ReplyKeys } from "./reply-keys.ts";
 import { createSecretChangeFeed } from "./secret-change-feed.ts";
+import { createThrottleReport } from "./throttle-report.ts";
 import { decodingLeniently, refusingUndecodable } from "./undecodable-requests.ts";
 import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
 import { createWatchSecretsEndpoint, type WatchLimits } from "./watch-secrets-handler.ts";
@@ -36,13 +40,21 @@ export interface GatewayDeps {
   /** Longest wait for the vault's reply, in ms (the call's deadline may shorten it). */
   vaultTimeoutMs: number;
   rateLimits: {
-    /** RegisterToken calls per peer address per minute. */
+    /** RegisterToken calls per client address per minute (an approved token's are not counted). */
     registerPerMinute: number;
-    /** Failed GetSecret authentications per peer address per minute before its calls are refused. */
+    /** Unregistered tokens per client address per minute before its unapproved tokens are refused. */
     authFailuresPerMinute: number;
-    /** Peer addresses remembered per limiter; default 10,000. */
+    /** Vault refusals (unknown, pending, denied, revoked) per token per minute; default 10. */
+    tokenRefusalsPerMinute?: number;
+    /** Addresses and tokens remembered per limiter; default 10,000. */
     maxPeers?: number;
   };
+  /** Addresses and CIDR ranges of proxies whose `x-forwarded-for` is believed; default none. */
+  trustedProxies?: readonly string[];
+  /** When summaries of throttled calls go to the vault (see `throttle-report.ts`). */
+  throttleReport?: { quietMs: number; maxWindowMs: number };
+  /** How often the approved token keys are fetched without an announcement; default 30 s. */
+  approvedTokensRefreshMs?: number;
   /** Milliseconds clock for rate limits and health freshness; default `Date.now`. */
   now?: () => number;
   /** Tuning of the vault pings behind the health service. */
@@ -94,17 +106,34 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     logger: deps.logger,
     replyKeys: new ReplyKeys(now),
   };
-  // GetSecret and WatchSecrets share one budget: both authenticate a token.
-  const authFailures = new RateLimiter({
-    perMinute: deps.rateLimits.authFailuresPerMinute,
-    maxKeys: maxPeers,
-    now,
+  const trusted = trustedProxies(deps.trustedProxies ?? []);
+  const approved = createApprovedTokens({
+    bus: deps.bus,
+    logger: deps.logger,
+    ...(deps.approvedTokensRefreshMs ? { refreshMs: deps.approvedTokensRefreshMs } : {}),
   });
+  const throttled = createThrottleReport({ bus: deps.bus, logger: deps.logger, now, ...deps.throttleReport });
+  // GetSecret, GetSecrets and WatchSecrets share the budgets: each authenticates a token.
+  const budgets = createAuthBudgets({
+    approved,
+    throttled,
+    tokenRefusals: new RateLimiter({
+      perMinute: deps.rateLimits.tokenRefusalsPerMinute ?? 10,
+      maxKeys: maxPeers,
+      now,
+    }),
+    unknownTokens: new RateLimiter({
+      perMinute: deps.rateLimits.authFailuresPerMinute,
+      maxKeys: maxPeers,
+      now,
+    }),
+  });
+  const callers = { budgets, trustedProxies: trusted };
   const feed = createSecretChangeFeed({ bus: deps.bus, logger: deps.logger });
   const watch = createWatchSecretsEndpoint({
     ...vault,
     feed,
-    authFailures,
+    ...callers,
     limits: deps.watchLimits ?? defaultWatchLimits,
     ...(deps.watchRetry ? { retry: deps.watchRetry } : {}),
   });
@@ -113,10 +142,13 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     decodingLeniently(SecretsServiceService),
     refusingUndecodable(
       {
-        getSecret: createGetSecretHandler({ ...vault, authFailures }),
-        getSecrets: createGetSecretsHandler({ ...vault, authFailures }),
+        getSecret: createGetSecretHandler({ ...vault, ...callers }),
+        getSecrets: createGetSecretsHandler({ ...vault, ...callers }),
         registerToken: createRegisterTokenHandler({
           ...vault,
+          approved,
+          throttled,
+          trustedProxies: trusted,
           registrations: new RateLimiter({
             perMinute: deps.rateLimits.registerPerMinute,
             maxKeys: maxPeers,
@@ -160,6 +192,9 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
           clearTimeout(timer);
           resolve();
         });
+      });
+      await Promise.all([approved.close(), throttled.close()]).catch((error: unknown) => {
+        deps.logger.warn("could not report the last throttled calls", { error });
       });
       await feed.close().catch((error: unknown) => {
         deps.logger.warn("could not end the secret change subscription", { error });

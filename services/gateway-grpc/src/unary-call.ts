@@ -3,9 +3,10 @@
  * the mapping of any failure to a gRPC status with its `secrets-reason` trailer, and one log line per call
  * (never a token or a value). Handlers are plain async functions that return a response or throw.
  */
-import { type handleUnaryCall, Metadata, type ServerUnaryCall, status } from "@grpc/grpc-js";
+import { type handleUnaryCall, Metadata, status } from "@grpc/grpc-js";
 import type { Logger } from "@secrets/logger";
-import { type CallerInfo, newRequestId, peerHost, userAgentOf } from "./call-context.ts";
+import { type CallerInfo, callerOf } from "./call-context.ts";
+import type { TrustedProxies } from "./client-address.ts";
 import { deadlineMs } from "./deadline.ts";
 import { reasonMetadataKey, requestIdMetadataKey, toGrpcFailure } from "./status-map.ts";
 
@@ -19,16 +20,6 @@ export interface CallScope {
 
 export type UnaryLogic<Req, Res> = (request: Req, scope: CallScope) => Promise<Res>;
 
-function callerOf(call: ServerUnaryCall<unknown, unknown>): CallerInfo {
-  let peer = "";
-  try {
-    peer = peerHost(call.getPeer());
-  } catch {
-    // An unknown peer is rate-limited under "" like every other unknown one.
-  }
-  return { requestId: newRequestId(), peer, userAgent: userAgentOf(call.metadata) };
-}
-
 function requestIdMetadata(requestId: string): Metadata {
   const metadata = new Metadata();
   metadata.set(requestIdMetadataKey, requestId);
@@ -36,18 +27,20 @@ function requestIdMetadata(requestId: string): Metadata {
 }
 
 /**
- * Adapts `logic` to grpc-js. `method` names the RPC in the log (`GetSecret`).
+ * Adapts `logic` to grpc-js. `method` names the RPC in the log (`GetSecret`); the caller's address is
+ * resolved through `trustedProxies`.
  *
- * @example server.addService(SecretsServiceService, { getSecret: unaryCall("GetSecret", logger, logic) })
+ * @example server.addService(SecretsServiceService, { getSecret: unaryCall("GetSecret", deps, logic) })
  */
 export function unaryCall<Req, Res>(
   method: string,
-  logger: Logger,
+  deps: { logger: Logger; trustedProxies: TrustedProxies },
   logic: UnaryLogic<Req, Res>,
 ): handleUnaryCall<Req, Res> {
+  const logger = deps.logger;
   return (call, callback) => {
     const started = performance.now();
-    const caller = callerOf(call);
+    const caller = callerOf(call, deps.trustedProxies);
     const log = (code: status, reason: string, extra: Record<string, unknown> = {}) => {
       const fields = {
         method,

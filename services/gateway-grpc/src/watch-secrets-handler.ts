@@ -1,7 +1,7 @@
 /**
  * WatchSecrets: a server stream of `SecretChange`s for the secrets a service is granted.
  *
- * 1. Validate, apply the per-peer and total stream limits and the failed-authentication budget.
+ * 1. Validate, apply the per-address and total stream limits, and take the authentication budgets.
  * 2. Listen to the shared change feed first (so nothing is missed), then ask the vault to authorize the
  *    token and names (`authorize-watch`); send the initial metadata and the current version of every
  *    granted name.
@@ -20,14 +20,9 @@ import type { Logger } from "@secrets/logger";
 import type { SecretChange, WatchSecretsRequest } from "@secrets/proto/secrets";
 import type { SecretChanged } from "@secrets/proto/vault";
 import { checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
-import { type AuthFailures, spentPeerRefusal } from "./auth-failures.ts";
-import {
-  type CallerInfo,
-  checkWithPresentedToken,
-  newRequestId,
-  peerHost,
-  userAgentOf,
-} from "./call-context.ts";
+import { type AuthBudgets, type BudgetHold, verdictOf } from "./auth-budgets.ts";
+import { type CallerInfo, callerOf, checkWithPresentedToken } from "./call-context.ts";
+import { budgetKey, type TrustedProxies } from "./client-address.ts";
 import { deadlineMs } from "./deadline.ts";
 import type { SecretChangeFeed } from "./secret-change-feed.ts";
 import {
@@ -46,7 +41,7 @@ export const maxWatchedSecrets = 100;
 export interface WatchLimits {
   /** Open streams across all peers; more are refused with RESOURCE_EXHAUSTED. */
   maxStreams: number;
-  /** Open streams per peer address. */
+  /** Open streams per client address (an IPv6 client per /64). */
   maxStreamsPerPeer: number;
 }
 
@@ -54,8 +49,10 @@ export interface WatchSecretsDeps extends VaultRequestDeps {
   logger: Logger;
   feed: Pick<SecretChangeFeed, "listen">;
   limits: WatchLimits;
-  /** Failed authentications per peer, shared with GetSecret. */
-  authFailures: AuthFailures;
+  /** Authentication budgets, shared with GetSecret. */
+  budgets: AuthBudgets;
+  /** Proxies whose forwarded client address is believed. */
+  trustedProxies: TrustedProxies;
   /** Delays between re-checks while the vault is away: doubling, with jitter. Default 250 ms to 5 s. */
   retry?: { initialDelayMs: number; maxDelayMs: number };
   random?: () => number;
@@ -88,16 +85,6 @@ export function checkWatchNames(names: readonly string[]): Violation[] {
     return [{ field: "secret_names", description: `must name at most ${maxWatchedSecrets} secrets` }];
   }
   return names.flatMap((name, index) => checkSecretName(name, `secret_names[${index}]`));
-}
-
-function callerOf(call: Call): CallerInfo {
-  let peer = "";
-  try {
-    peer = peerHost(call.getPeer());
-  } catch {
-    // An unknown peer is counted under "" like every other unknown one.
-  }
-  return { requestId: newRequestId(), peer, userAgent: userAgentOf(call.metadata) };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -145,6 +132,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       readonly scope: CallScope,
       readonly token: string,
       names: readonly string[],
+      readonly hold: BudgetHold,
     ) {
       this.names = new Set(names);
     }
@@ -183,7 +171,11 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
     }
 
     async open(): Promise<void> {
-      const reply = await this.authorize([...this.names]);
+      const reply = await this.authorize([...this.names]).catch((error: unknown) => {
+        this.hold.settle(verdictOf(error));
+        throw error;
+      });
+      this.hold.settle("approved");
       if (this.closed) return;
       const metadata = new Metadata();
       metadata.set(requestIdMetadataKey, this.scope.caller.requestId);
@@ -262,8 +254,9 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
     }
 
     fail(error: unknown): void {
-      if (error instanceof BusError && error.code === ErrorCode.UNAUTHENTICATED)
-        deps.authFailures.record(this.scope.caller.peer);
+      // A re-check that finds the token revoked: it is approved no more on this gateway either.
+      const verdict = verdictOf(error);
+      if (verdict === "refused" || verdict === "unknown") deps.budgets.approved.forget(this.hold.tokenHash);
       this.finish(toGrpcFailure(error, this.scope.caller.requestId));
     }
 
@@ -279,7 +272,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       this.abort.abort();
       this.stopListening();
       streams.delete(this);
-      const peer = this.scope.caller.peer;
+      const peer = budgetKey(this.scope.caller.peer);
       const count = (perPeer.get(peer) ?? 1) - 1;
       if (count > 0) perPeer.set(peer, count);
       else perPeer.delete(peer);
@@ -324,8 +317,6 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
 
   function admission(caller: CallerInfo): BusError | GatewayFailure | undefined {
     if (closing) return new GatewayFailure(status.UNAVAILABLE, "The gateway is shutting down; reconnect");
-    const spent = spentPeerRefusal(deps.authFailures, caller.peer);
-    if (spent) return spent;
     if (streams.size >= deps.limits.maxStreams) {
       return new BusError(
         ErrorCode.RESOURCE_EXHAUSTED,
@@ -333,7 +324,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
         { reason: Reason.RATE_LIMITED },
       );
     }
-    if ((perPeer.get(caller.peer) ?? 0) >= deps.limits.maxStreamsPerPeer) {
+    if ((perPeer.get(budgetKey(caller.peer)) ?? 0) >= deps.limits.maxStreamsPerPeer) {
       return new BusError(
         ErrorCode.RESOURCE_EXHAUSTED,
         `This address has ${deps.limits.maxStreamsPerPeer} watch streams open, the most allowed; close one first`,
@@ -344,7 +335,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
   }
 
   const handler: handleServerStreamingCall<WatchSecretsRequest, SecretChange> = (call) => {
-    const caller = callerOf(call);
+    const caller = callerOf(call, deps.trustedProxies);
     const names = [...new Set(call.request.secretNames)];
     const { token, violations } = checkWithPresentedToken(call.metadata, call.request.token, (presented) => [
       ...checkWatchNames(names),
@@ -354,10 +345,18 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
     const refusal = admission(caller);
     if (refusal) return refuse(call, caller, refusal);
 
+    let hold: BudgetHold;
+    try {
+      hold = deps.budgets.take("WatchSecrets", token, caller.peer);
+    } catch (error) {
+      return refuse(call, caller, error);
+    }
+
     const scope: CallScope = { caller, metadata: call.metadata, deadline: deadlineMs(call.getDeadline()) };
-    const stream = new WatchStream(call, scope, token, names);
+    const stream = new WatchStream(call, scope, token, names, hold);
     streams.add(stream);
-    perPeer.set(caller.peer, (perPeer.get(caller.peer) ?? 0) + 1);
+    const addressKey = budgetKey(caller.peer);
+    perPeer.set(addressKey, (perPeer.get(addressKey) ?? 0) + 1);
     call.on("cancelled", () => stream.cancelled());
     stream.stopListening = deps.feed.listen({
       change: (change) => stream.onChange(change),

@@ -34,5 +34,9 @@ export function auditEventFromLine(line: string): AuditEvent | undefined {
     userAgent: text(record.user_agent),
     targetId: text(record.target_id),
     subject: text(record.subject),
+    refusedCalls:
+      typeof record.refused_calls === "number" && Number.isInteger(record.refused_calls)
+        ? record.refused_calls
+        : 0,
   });
 }

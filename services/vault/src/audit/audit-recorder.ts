@@ -27,6 +27,8 @@ export interface AuditFacts {
   requestId?: string;
   ipAddress?: string;
   userAgent?: string;
+  /** Calls a summary stands for (`calls.throttled`). */
+  refusedCalls?: number;
 }
 
 export interface AuditRecorderDeps {
@@ -72,6 +74,7 @@ export function createAuditRecorder(deps: AuditRecorderDeps) {
       requestId: clip(facts.requestId),
       ipAddress: clip(facts.ipAddress),
       userAgent: clip(facts.userAgent),
+      refusedCalls: facts.refusedCalls ?? 0,
     });
   }
 

@@ -12,12 +12,16 @@ import type { CallerContext } from "@secrets/proto/vault";
 import { ReplySealer, replyKeyLength, sealedReplyContext } from "@secrets/sealing";
 import type { CallerFacts, GetSecretService } from "../secrets/get-secret-service.ts";
 import type { WatchService } from "../secrets/watch-service.ts";
+import type { ApprovedTokenKeys } from "../service-tokens/approved-token-keys.ts";
 import type { createRegisterTokenService } from "../service-tokens/register-token-service.ts";
+import type { createThrottleReportService } from "../service-tokens/throttle-report-service.ts";
 
 export interface ServiceHandlerDeps {
   getSecret: GetSecretService;
   registerToken: ReturnType<typeof createRegisterTokenService>;
   authorizeWatch: WatchService;
+  approvedTokenKeys: ApprovedTokenKeys;
+  reportThrottled: ReturnType<typeof createThrottleReportService>;
   /** Resolves when the vault can serve (its database answers); rejects otherwise. */
   checkReady: () => Promise<void>;
 }
@@ -107,6 +111,11 @@ export function serveServiceOperations(bus: Bus, deps: ServiceHandlerDeps): Subs
         caller: caller(request.caller),
       }),
     })),
+    serve(bus, serviceOperations.approvedTokenKeys, options, () => deps.approvedTokenKeys()),
+    serve(bus, serviceOperations.reportThrottled, options, async (request) => {
+      await deps.reportThrottled(request.entries);
+      return {};
+    }),
     serve(bus, serviceOperations.ping, options, async () => {
       await deps.checkReady().catch((cause: unknown) => {
         throw new BusError(ErrorCode.UNAVAILABLE, "The vault's database is unavailable", { cause });
