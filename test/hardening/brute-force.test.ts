@@ -1,7 +1,8 @@
 /**
- * Brute force, on the real processes: RegisterToken is rate-limited per peer (and the vault caps pending
- * tokens for all gateways together), failed GetSecret authentications close the peer's budget so that even
- * the right token is refused without reaching the vault, and admin sign-ins and failed admin credentials are
+ * Brute force, on the real processes: RegisterToken is rate-limited per client address (and the vault caps
+ * pending tokens for all gateways together); unknown tokens spend their address's budget and refused tokens
+ * their own, taken before the vault is asked, while an approved token from the same address is served at
+ * once; calls refused on a spent budget are counted in summary audit events; and admin sign-ins and failed admin credentials are
  * limited per client address (the right token included, other addresses unaffected). Token comparisons are
  * constant-time: only hashes are compared, with `timingSafeEqual`.
  */
@@ -19,7 +20,14 @@ import { createStack, type Stack } from "../support/stack.ts";
 
 let stack: Stack;
 const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
-const limits = { register: 5, authFailures: 5, logins: 3, adminFailures: 4, pendingTokens: 8 };
+const limits = {
+  register: 5,
+  authFailures: 5,
+  tokenRefusals: 10,
+  logins: 3,
+  adminFailures: 4,
+  pendingTokens: 8,
+};
 
 beforeAll(async () => {
   stack = await createStack();
@@ -71,7 +79,7 @@ describe("brute force over gRPC", () => {
     }
   });
 
-  it("refuses every token from a peer, the right one included, once its failed authentications run out", async () => {
+  it("lets at most the budget of 100 concurrent bad tokens from one address reach the vault, and still serves an approved token from it at once", async () => {
     const gateway = await stack.startGateway({ ...gatewayLimits(), RATE_LIMIT_REGISTER_PER_MINUTE: "100" });
     const grpc = secretsClient(gateway.address, gateway.caFile);
     const service = { name: "guarded", token: newServiceToken() };
@@ -81,21 +89,80 @@ describe("brute force over gRPC", () => {
       for (const token of (await admin.listServiceTokens()).serviceTokens) await admin.denyToken(token.id);
       await provisionService(grpc, admin, service, { GUARDED_KEY: "guarded-value" });
 
-      const guesses = [];
-      for (let i = 0; i < limits.authFailures; i++)
-        guesses.push(await grpc.getSecret("GUARDED_KEY", newServiceToken()));
-      expect(guesses.every((o) => o.code === "UNAUTHENTICATED")).toBe(true);
-      const right = await grpc.getSecret("GUARDED_KEY", service.token);
-      expect(right).toMatchObject({ ok: false, code: "RESOURCE_EXHAUSTED", reason: "RATE_LIMITED" });
-      expect(right.details).toMatch(/try again in \d+ s/);
-      expect(JSON.stringify(right)).not.toContain("guarded-value");
-
-      // The refused calls never reached the vault: it audited the guesses, not what came after.
-      const audited = new Set(
-        (await readAuditStream(stack.natsUrl, stack.namespace)).map((e) => e.event.requestId),
+      const guesses = await Promise.all(
+        Array.from({ length: 100 }, () => grpc.getSecret("GUARDED_KEY", newServiceToken())),
       );
-      expect(guesses.every((o) => audited.has(o.requestId))).toBe(true);
-      expect(audited.has(right.requestId)).toBe(false);
+      const reached = guesses.filter((o) => o.code === "UNAUTHENTICATED");
+      const throttled = guesses.filter((o) => o.code === "RESOURCE_EXHAUSTED");
+      expect(reached.length).toBeLessThanOrEqual(limits.authFailures);
+      expect(reached.length + throttled.length).toBe(100);
+      expect(
+        throttled.every((o) => o.reason === "RATE_LIMITED" && /try again in \d+ s/.test(o.details)),
+      ).toBe(true);
+
+      // The approved token from the same address is not touched by the flood.
+      const right = await grpc.getSecret("GUARDED_KEY", service.token);
+      expect(right).toMatchObject({ ok: true, code: "OK" });
+      expect(right.response?.value).toBe("guarded-value");
+
+      // Only the calls within the budget reached the vault (each audited); the rest are one summary.
+      const events = (await readAuditStream(stack.natsUrl, stack.namespace)).map((e) => e.event);
+      const audited = new Set(events.map((e) => e.requestId));
+      expect(reached.every((o) => audited.has(o.requestId))).toBe(true);
+      expect(throttled.some((o) => audited.has(o.requestId))).toBe(false);
+      await expect
+        .poll(
+          async () =>
+            (await readAuditStream(stack.natsUrl, stack.namespace))
+              .map((e) => e.event)
+              .filter(
+                (e) =>
+                  e.event === AuditEventName.callsThrottled &&
+                  e.subject.startsWith("GetSecret refused on the address budget"),
+              )
+              .reduce((sum, e) => sum + e.refusedCalls, 0),
+          { timeout: 10_000, interval: 250 },
+        )
+        .toBe(throttled.length);
+    } finally {
+      grpc.close();
+      await gateway.process.stop();
+    }
+  });
+
+  it("throttles a pending token after its own budget: each refusal within it audited, the rest counted in one summary event", async () => {
+    const gateway = await stack.startGateway({
+      ...gatewayLimits(),
+      RATE_LIMIT_REGISTER_PER_MINUTE: "100",
+      RATE_LIMIT_TOKEN_REFUSALS_PER_MINUTE: String(limits.tokenRefusals),
+    });
+    const grpc = secretsClient(gateway.address, gateway.caFile);
+    const token = newServiceToken();
+    try {
+      const admin = adminBusClient(stack.bus);
+      for (const pending of (await admin.listServiceTokens()).serviceTokens)
+        if (pending.serviceName !== "guarded") await admin.denyToken(pending.id);
+      expect((await grpc.registerToken("patient", token)).ok).toBe(true);
+      const calls = [];
+      for (let i = 0; i < 80; i++) calls.push(await grpc.getSecret("ANY_KEY", token));
+      const refusedByVault = calls.filter((o) => o.reason === "TOKEN_PENDING_APPROVAL");
+      const throttled = calls.filter((o) => o.code === "RESOURCE_EXHAUSTED");
+      expect(refusedByVault).toHaveLength(limits.tokenRefusals);
+      expect(throttled).toHaveLength(80 - limits.tokenRefusals);
+      expect(throttled[0]?.details).toMatch(/This token was refused too often; try again in \d+ s/);
+
+      const summaries = async () =>
+        (await readAuditStream(stack.natsUrl, stack.namespace))
+          .map((e) => e.event)
+          .filter((e) => e.event === AuditEventName.callsThrottled && e.serviceName === "patient");
+      await expect.poll(async () => (await summaries()).length, { timeout: 10_000, interval: 250 }).toBe(1);
+      const [summary] = await summaries();
+      expect(summary).toMatchObject({ refusedCalls: 80 - limits.tokenRefusals, reason: "RATE_LIMITED" });
+      expect(summary?.subject).toMatch(/GetSecret refused on the token budget/);
+      const events = (await readAuditStream(stack.natsUrl, stack.namespace)).map((e) => e.event);
+      const audited = new Set(events.map((e) => e.requestId));
+      expect(refusedByVault.every((o) => audited.has(o.requestId))).toBe(true);
+      expect(JSON.stringify(events)).not.toContain(token);
     } finally {
       grpc.close();
       await gateway.process.stop();
