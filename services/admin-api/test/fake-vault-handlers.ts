@@ -13,6 +13,7 @@ import {
 import {
   AccessStatus,
   type AdminContext,
+  type PendingLimit,
   type SecretVersionRecord,
   ServiceTokenStatus,
 } from "@secrets/proto/admin";
@@ -38,6 +39,8 @@ export function emptyVaultState() {
     /** Kept versions by secret id, newest first. */
     versions: new Map<string, SecretVersionRecord[]>(),
     keys: { rotations: 0, lastRotatedAtMs: Date.UTC(2025, 0, 1) },
+    /** What the list replies report as full queues. */
+    pendingLimitsReached: { accessRequests: [] as PendingLimit[], serviceTokens: [] as PendingLimit[] },
   };
 }
 
@@ -204,7 +207,11 @@ export function fakeHandlers(
       const accessRequests = all.filter(
         (a) => r.status === AccessStatus.UNSPECIFIED || a.status === r.status,
       );
-      return { accessRequests: accessRequests.slice(0, r.limit || 100), nextCursor: "" };
+      return {
+        accessRequests: accessRequests.slice(0, r.limit || 100),
+        nextCursor: "",
+        pendingLimitsReached: state.pendingLimitsReached.accessRequests,
+      };
     },
     approveAccessRequest: decideAccess(AccessStatus.GRANTED),
     denyAccessRequest: decideAccess(AccessStatus.DENIED),
@@ -227,7 +234,11 @@ export function fakeHandlers(
       const serviceTokens = all.filter(
         (s) => r.status === ServiceTokenStatus.UNSPECIFIED || s.status === r.status,
       );
-      return { serviceTokens: serviceTokens.slice(0, r.limit || 100), nextCursor: "" };
+      return {
+        serviceTokens: serviceTokens.slice(0, r.limit || 100),
+        nextCursor: "",
+        pendingLimitsReached: state.pendingLimitsReached.serviceTokens,
+      };
     },
     approveServiceToken: decideToken(ServiceTokenStatus.APPROVED, [
       ServiceTokenStatus.PENDING,

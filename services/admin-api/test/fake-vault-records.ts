@@ -54,6 +54,8 @@ export function serviceTokenRecord(
     lastUsedAtMs: undefined,
     accessCount: 0,
     inheritedGrants: 0,
+    fingerprint: "ab12cd34",
+    clientAddress: "10.0.0.9",
     ...fields,
   };
 }

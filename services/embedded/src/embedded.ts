@@ -2,7 +2,7 @@ import { join, resolve } from "node:path";
 import { createApp } from "@secrets/admin-api";
 import { createFileQueryBackend, JournalStreamStore, serveAuditQueries } from "@secrets/audit";
 import { MemoryBus } from "@secrets/bus";
-import { createGatewayServer, loadServerTls } from "@secrets/gateway-grpc";
+import { createGatewayServer, gatewayServerOptions, loadServerTls } from "@secrets/gateway-grpc";
 import type { Logger } from "@secrets/logger";
 import {
   keyRotationOptions,
@@ -11,6 +11,7 @@ import {
   loadOrCreateSealingKey,
   openDatabase,
   pendingExpiryOptions,
+  pendingLimitsOptions,
   startVault,
 } from "@secrets/vault";
 import type { BannerFacts } from "./banner.ts";
@@ -52,6 +53,7 @@ export async function startEmbedded(
       auditStream: { maxBytes: -1, maxAgeMs: 0 },
       usageFlushIntervalMs: vaultConfig.usageFlushIntervalMs,
       maxPendingTokens: vaultConfig.maxPendingTokens,
+      pendingLimits: pendingLimitsOptions(vaultConfig),
       secretVersionsKept: vaultConfig.secretVersionsKept,
       keyRotation: keyRotationOptions(vaultConfig),
       pendingExpiry: pendingExpiryOptions(vaultConfig),
@@ -68,11 +70,7 @@ export async function startEmbedded(
   const gateway = createGatewayServer({
     bus,
     logger: logger.child({ part: "gateway-grpc" }),
-    vaultTimeoutMs: gatewayConfig.vaultTimeoutMs,
-    rateLimits: {
-      registerPerMinute: gatewayConfig.rateLimitRegisterPerMinute,
-      authFailuresPerMinute: gatewayConfig.rateLimitAuthFailuresPerMinute,
-    },
+    ...gatewayServerOptions(gatewayConfig),
   });
   const grpcPort = await gateway.listen(gatewayConfig.grpcHost, gatewayConfig.grpcPort, tls.credentials);
 

@@ -1,5 +1,6 @@
 import { busConfigChecks, busConfigFields } from "@secrets/bus";
 import { type ConfigOf, dataDirField, env, logLevelField, parseConfig } from "@secrets/config";
+import { defaultPendingLimits, type PendingLimits } from "./db/pending-limits.ts";
 
 /** Everything the vault reads from the environment; `main.ts` parses it once. */
 export const vaultConfigSpec = {
@@ -102,11 +103,26 @@ export const vaultConfigSpec = {
   ),
   maxPendingTokens: env.int(
     "MAX_PENDING_TOKENS",
-    "pending service tokens kept before registrations are refused",
+    "pending service tokens kept in all before registrations are refused",
     {
       default: 1_000,
       min: 1,
     },
+  ),
+  maxPendingTokensPerService: env.int(
+    "MAX_PENDING_TOKENS_PER_SERVICE",
+    "pending tokens one service name may have; further registrations of that name are refused until an admin decides",
+    { default: defaultPendingLimits.tokensPerService, min: 1, max: 1_000 },
+  ),
+  maxPendingTokensPerAddress: env.int(
+    "MAX_PENDING_TOKENS_PER_ADDRESS",
+    "pending tokens registered from one client address; further registrations from it are refused until an admin decides",
+    { default: defaultPendingLimits.tokensPerAddress, min: 1, max: 10_000 },
+  ),
+  maxPendingRequestsPerService: env.int(
+    "MAX_PENDING_REQUESTS_PER_SERVICE",
+    "pending access requests (and the stubs they come with) one service may have; further new names are refused until an admin decides",
+    { default: defaultPendingLimits.requestsPerService, min: 1, max: 100_000 },
   ),
 };
 
@@ -123,6 +139,16 @@ export function keyRotationOptions(config: VaultConfig) {
     checkIntervalMs: config.keyCheckIntervalMs,
     batchSize: config.rewrapBatchSize,
     retireGraceMs: config.keyRetireGraceMs,
+  };
+}
+
+/** The limits of the pending queues as the vault uses them. */
+export function pendingLimitsOptions(config: VaultConfig): PendingLimits {
+  return {
+    tokensPerService: config.maxPendingTokensPerService,
+    tokensPerAddress: config.maxPendingTokensPerAddress,
+    tokensTotal: config.maxPendingTokens,
+    requestsPerService: config.maxPendingRequestsPerService,
   };
 }
 

@@ -6,6 +6,7 @@ export {
   keyRotationOptions,
   parseVaultConfig,
   pendingExpiryOptions,
+  pendingLimitsOptions,
   type VaultConfig,
   vaultConfigSpec,
 } from "./config.ts";

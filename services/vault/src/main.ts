@@ -5,7 +5,7 @@
 import { busConfigChecks, connectBusFromConfig } from "@secrets/bus";
 import { parseConfigOrExit } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
-import { keyRotationOptions, pendingExpiryOptions, vaultConfigSpec } from "./config.ts";
+import { keyRotationOptions, pendingExpiryOptions, pendingLimitsOptions, vaultConfigSpec } from "./config.ts";
 import { openDatabase } from "./db/connection.ts";
 import { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 import { startVault } from "./vault.ts";
@@ -42,6 +42,7 @@ const vault = await startVault({
     },
     usageFlushIntervalMs: config.usageFlushIntervalMs,
     maxPendingTokens: config.maxPendingTokens,
+    pendingLimits: pendingLimitsOptions(config),
     secretVersionsKept: config.secretVersionsKept,
     keyRotation: keyRotationOptions(config),
     pendingExpiry: pendingExpiryOptions(config),

@@ -264,15 +264,15 @@ describe("GetSecret", () => {
     expect(await refusal(admin().approveToken(row?.id ?? ""))).toMatchObject({ code: "FAILED_PRECONDITION" });
   });
 
-  it("fills an empty description and keeps a differing one beside the stored one", async () => {
+  it("never changes an existing secret's description, and keeps the service's beside it", async () => {
     const token = await approvedService("drift");
     await admin().putSecret("DRIFT_KEY", { value: "v" });
     await refusal(getSecret(token, "DRIFT_KEY", "first description"));
     let secret = (await admin().listSecrets("DRIFT_KEY")).secrets[0];
-    expect(secret?.description).toBe("first description");
+    expect(secret?.description).toBe("");
     await refusal(getSecret(token, "DRIFT_KEY", "a different description"));
     secret = (await admin().listSecrets("DRIFT_KEY")).secrets[0];
-    expect(secret?.description).toBe("first description");
+    expect(secret?.description).toBe("");
     expect((await accessRequestOf("DRIFT_KEY", "drift")).requestedDescription).toBe(
       "a different description",
     );

@@ -13,6 +13,7 @@ import { createCacheInvalidator } from "./cache/cache-invalidation.ts";
 import { cachedLookups, createLookupCache } from "./cache/lookup-cache.ts";
 import type { Database } from "./db/connection.ts";
 import { createDals } from "./db/dals.ts";
+import { defaultPendingLimits, type PendingLimits } from "./db/pending-limits.ts";
 import { serveAdminOperations } from "./handlers/admin-handlers.ts";
 import { serveServiceOperations } from "./handlers/service-handlers.ts";
 import type { Keyring } from "./keyring/index.ts";
@@ -34,6 +35,8 @@ export interface VaultOptions {
   auditStream: { maxBytes: number; maxAgeMs: number };
   usageFlushIntervalMs: number;
   maxPendingTokens: number;
+  /** Limits of the pending queues per service name and client address; default `defaultPendingLimits`. */
+  pendingLimits?: Omit<PendingLimits, "tokensTotal">;
   /** How often the audit outbox is swept for events left unpublished. */
   outboxIntervalMs?: number;
   /** Versions kept per secret, the current one included (default 10). */
@@ -90,6 +93,10 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const invalidator = createCacheInvalidator({ bus, cache, logger });
   const lookups = cachedLookups(cache, dals);
   const cachedTokens = { ...dals.serviceTokens, findByHash: lookups.findTokenByHash };
+  const pendingLimits: PendingLimits = {
+    ...(options.pendingLimits ?? defaultPendingLimits),
+    tokensTotal: options.maxPendingTokens,
+  };
   const authenticate = createTokenAuthenticator({ serviceTokens: cachedTokens });
   const recorder = createAuditRecorder({ bus, logger, timeoutMs: options.auditTimeoutMs });
   const audit = createAdminAudit({ db, recorder, logger });
@@ -146,12 +153,13 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         notify: invalidator.notify,
         warm: lookups.warm,
         logger,
+        pendingRequestsPerService: pendingLimits.requestsPerService,
       }),
       registerToken: createRegisterTokenService({
         serviceTokens: cachedTokens,
         recorder,
         logger,
-        maxPendingTokens: options.maxPendingTokens,
+        pendingLimits,
       }),
       authorizeWatch: createWatchService({
         authenticate,
@@ -185,8 +193,18 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         notify: (change) => publish(bus, secretChangedTopic, change),
         announce: invalidator.announce,
       }),
-      accessRequests: createAccessRequestsAdminService({ dals, audit, announce: invalidator.announce }),
-      serviceTokens: createServiceTokensAdminService({ dals, audit, announce: invalidator.announce }),
+      accessRequests: createAccessRequestsAdminService({
+        dals,
+        audit,
+        announce: invalidator.announce,
+        pendingLimits,
+      }),
+      serviceTokens: createServiceTokensAdminService({
+        dals,
+        audit,
+        announce: invalidator.announce,
+        pendingLimits,
+      }),
     }),
   ];
   await bus.flush();

@@ -189,9 +189,26 @@ export interface ListAccessRequestsRequest {
   cursor: string;
 }
 
+/**
+ * A queue of pending items that reached its limit: further items are refused (RESOURCE_EXHAUSTED,
+ * PENDING_LIMIT_REACHED) until an admin decides some. Exactly one of service_name and client_address is set.
+ */
+export interface PendingLimit {
+  /** The service whose pending tokens or access requests are counted. */
+  serviceName: string;
+  /** The client address whose pending tokens are counted. */
+  clientAddress: string;
+  /** Pending items counted now. */
+  pending: number;
+  /** The configured limit. */
+  limit: number;
+}
+
 export interface ListAccessRequestsReply {
   accessRequests: AccessRequestRecord[];
   nextCursor: string;
+  /** Services whose pending access requests reached the limit, whatever page or status was asked for. */
+  pendingLimitsReached: PendingLimit[];
 }
 
 export interface DecideAccessRequestRequest {
@@ -215,6 +232,10 @@ export interface ServiceTokenRecord {
   accessCount: number;
   /** Secrets already granted to this service name: what approving this token hands over. */
   inheritedGrants: number;
+  /** The first 8 hex characters of the token's SHA-256; the SDK logs the same at start-up. */
+  fingerprint: string;
+  /** The client address the registration came from; empty for tokens registered before it was recorded. */
+  clientAddress: string;
 }
 
 /**
@@ -245,6 +266,8 @@ export interface ListServiceTokensRequest {
 export interface ListServiceTokensReply {
   serviceTokens: ServiceTokenRecord[];
   nextCursor: string;
+  /** Service names and client addresses whose pending tokens reached their limit. */
+  pendingLimitsReached: PendingLimit[];
 }
 
 export interface DecideServiceTokenRequest {
@@ -1924,8 +1947,99 @@ export const ListAccessRequestsRequest: MessageFns<ListAccessRequestsRequest> = 
   },
 };
 
+function createBasePendingLimit(): PendingLimit {
+  return { serviceName: "", clientAddress: "", pending: 0, limit: 0 };
+}
+
+export const PendingLimit: MessageFns<PendingLimit> = {
+  encode(message: PendingLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serviceName !== "") {
+      writer.uint32(10).string(message.serviceName);
+    }
+    if (message.clientAddress !== "") {
+      writer.uint32(18).string(message.clientAddress);
+    }
+    if (message.pending !== 0) {
+      writer.uint32(24).int32(message.pending);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PendingLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePendingLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serviceName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.clientAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pending = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<PendingLimit>, I>>(base?: I): PendingLimit {
+    return PendingLimit.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PendingLimit>, I>>(object: I): PendingLimit {
+    const message = createBasePendingLimit();
+    message.serviceName = object.serviceName ?? "";
+    message.clientAddress = object.clientAddress ?? "";
+    message.pending = object.pending ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
 function createBaseListAccessRequestsReply(): ListAccessRequestsReply {
-  return { accessRequests: [], nextCursor: "" };
+  return { accessRequests: [], nextCursor: "", pendingLimitsReached: [] };
 }
 
 export const ListAccessRequestsReply: MessageFns<ListAccessRequestsReply> = {
@@ -1935,6 +2049,9 @@ export const ListAccessRequestsReply: MessageFns<ListAccessRequestsReply> = {
     }
     if (message.nextCursor !== "") {
       writer.uint32(18).string(message.nextCursor);
+    }
+    for (const v of message.pendingLimitsReached) {
+      PendingLimit.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1968,6 +2085,14 @@ export const ListAccessRequestsReply: MessageFns<ListAccessRequestsReply> = {
             message.nextCursor = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pendingLimitsReached.push(PendingLimit.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1987,6 +2112,7 @@ export const ListAccessRequestsReply: MessageFns<ListAccessRequestsReply> = {
     const message = createBaseListAccessRequestsReply();
     message.accessRequests = object.accessRequests?.map((e) => AccessRequestRecord.fromPartial(e)) || [];
     message.nextCursor = object.nextCursor ?? "";
+    message.pendingLimitsReached = object.pendingLimitsReached?.map((e) => PendingLimit.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2129,6 +2255,8 @@ function createBaseServiceTokenRecord(): ServiceTokenRecord {
     lastUsedAtMs: undefined,
     accessCount: 0,
     inheritedGrants: 0,
+    fingerprint: "",
+    clientAddress: "",
   };
 }
 
@@ -2163,6 +2291,12 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
     }
     if (message.inheritedGrants !== 0) {
       writer.uint32(80).int32(message.inheritedGrants);
+    }
+    if (message.fingerprint !== "") {
+      writer.uint32(90).string(message.fingerprint);
+    }
+    if (message.clientAddress !== "") {
+      writer.uint32(98).string(message.clientAddress);
     }
     return writer;
   },
@@ -2260,6 +2394,22 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
             message.inheritedGrants = reader.int32();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.fingerprint = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.clientAddress = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2287,6 +2437,8 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
     message.lastUsedAtMs = object.lastUsedAtMs ?? undefined;
     message.accessCount = object.accessCount ?? 0;
     message.inheritedGrants = object.inheritedGrants ?? 0;
+    message.fingerprint = object.fingerprint ?? "";
+    message.clientAddress = object.clientAddress ?? "";
     return message;
   },
 };
@@ -2535,7 +2687,7 @@ export const ListServiceTokensRequest: MessageFns<ListServiceTokensRequest> = {
 };
 
 function createBaseListServiceTokensReply(): ListServiceTokensReply {
-  return { serviceTokens: [], nextCursor: "" };
+  return { serviceTokens: [], nextCursor: "", pendingLimitsReached: [] };
 }
 
 export const ListServiceTokensReply: MessageFns<ListServiceTokensReply> = {
@@ -2545,6 +2697,9 @@ export const ListServiceTokensReply: MessageFns<ListServiceTokensReply> = {
     }
     if (message.nextCursor !== "") {
       writer.uint32(18).string(message.nextCursor);
+    }
+    for (const v of message.pendingLimitsReached) {
+      PendingLimit.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -2578,6 +2733,14 @@ export const ListServiceTokensReply: MessageFns<ListServiceTokensReply> = {
             message.nextCursor = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pendingLimitsReached.push(PendingLimit.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2597,6 +2760,7 @@ export const ListServiceTokensReply: MessageFns<ListServiceTokensReply> = {
     const message = createBaseListServiceTokensReply();
     message.serviceTokens = object.serviceTokens?.map((e) => ServiceTokenRecord.fromPartial(e)) || [];
     message.nextCursor = object.nextCursor ?? "";
+    message.pendingLimitsReached = object.pendingLimitsReached?.map((e) => PendingLimit.fromPartial(e)) || [];
     return message;
   },
 };

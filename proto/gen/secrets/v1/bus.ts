@@ -44,6 +44,11 @@ export enum Reason {
   VERSION_CONFLICT = 9,
   /** SEALING_KEY_UNKNOWN - A sealed value names a sealing key the vault does not hold: fetch the sealing key again and reseal. */
   SEALING_KEY_UNKNOWN = 10,
+  /**
+   * PENDING_LIMIT_REACHED - A queue an outsider adds to is full (pending tokens of a service name or from a client address,
+   * pending access requests of a service): nothing more is recorded until an admin decides some.
+   */
+  PENDING_LIMIT_REACHED = 11,
   UNRECOGNIZED = -1,
 }
 

@@ -164,6 +164,7 @@ describe("internal failures", () => {
     h.vault.handlers.listServiceTokens = async () => ({
       serviceTokens: [{ ...token, status: 99 as ServiceTokenStatus }],
       nextCursor: "",
+      pendingLimitsReached: [],
     });
     const ours = await h.call("GET", "/service-tokens", { token: h.adminToken });
     expect(ours.status).toBe(500);

@@ -2,10 +2,11 @@ import { AuditEventName, BusError, ErrorCode, invalidArgument } from "@secrets/b
 import type { AccessStatus } from "@secrets/proto/admin";
 import { checkSecretName, checkServiceName } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
-import { accessRequestRecord, accessStatusFromProto } from "../admin/records.ts";
+import { accessRequestRecord, accessStatusFromProto, pendingLimitRecords } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
 import type { AnnounceChange } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
+import type { PendingLimits } from "../db/pending-limits.ts";
 
 /**
  * Admin decisions on access requests. Grants belong to the service name: approving lets every approved
@@ -16,6 +17,7 @@ export function createAccessRequestsAdminService(deps: {
   dals: Pick<Dals, "accessRequests">;
   audit: AdminAudit;
   announce: AnnounceChange;
+  pendingLimits: Pick<PendingLimits, "requestsPerService">;
 }) {
   async function decide(admin: Admin, id: string, status: "granted" | "denied") {
     const event = status === "granted" ? AuditEventName.accessApprove : AuditEventName.accessDeny;
@@ -46,7 +48,14 @@ export function createAccessRequestsAdminService(deps: {
           limit: pageLimit(request.limit),
           cursor: request.cursor || undefined,
         });
-        return { accessRequests: page.items.map(accessRequestRecord), nextCursor: page.nextCursor ?? "" };
+        const full = await deps.dals.accessRequests.pendingLimitsReached(
+          deps.pendingLimits.requestsPerService,
+        );
+        return {
+          accessRequests: page.items.map(accessRequestRecord),
+          nextCursor: page.nextCursor ?? "",
+          pendingLimitsReached: pendingLimitRecords(full),
+        };
       });
     },
     approve: (admin: Admin, id: string) => decide(admin, id, "granted"),

@@ -2,7 +2,7 @@
  * Data access for access requests: one row per (secret, service name), whose status says whether that
  * service may read that secret. Status transition rules live in the service layer, not here.
  */
-import { and, desc, eq, getTableColumns, inArray, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, gte, inArray, lt, or, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
 import {
   checkLimit,
@@ -12,6 +12,12 @@ import {
   type PageRequest,
   toPage,
 } from "../db/cursor.ts";
+import {
+  lockPendingQueue,
+  type PendingLimitHit,
+  PendingLimitReachedError,
+  serializedPerQueue,
+} from "../db/pending-limits.ts";
 import { type AccessRequest, type AccessRequestStatus, accessRequests, secrets } from "../db/schema.ts";
 import { chunkUsage, mergeUsage, usageValues } from "../db/usage-batch.ts";
 
@@ -25,6 +31,12 @@ export interface AccessRequestUsage {
 }
 
 const withSecretName = { ...getTableColumns(accessRequests), secretName: secrets.name };
+
+const findRequest = (db: Database, secretId: string, serviceName: string) =>
+  db
+    .select()
+    .from(accessRequests)
+    .where(and(eq(accessRequests.secretId, secretId), eq(accessRequests.serviceName, serviceName)));
 
 /**
  * Inserts a pending request for (secret, service) unless one exists, and returns the row either way.
@@ -40,18 +52,28 @@ export async function insertPendingAccessRequest(
     .onConflictDoNothing({ target: [accessRequests.secretId, accessRequests.serviceName] })
     .returning();
   if (inserted) return inserted;
-  const [existing] = await db
-    .select()
-    .from(accessRequests)
-    .where(
-      and(eq(accessRequests.secretId, input.secretId), eq(accessRequests.serviceName, input.serviceName)),
-    );
+  const [existing] = await findRequest(db, input.secretId, input.serviceName);
   // Only possible when the secret is deleted at this very moment (the request cascades with it).
   if (!existing)
     throw new Error(
       `The secret "${input.secretId}" was deleted while service "${input.serviceName}" requested it`,
     );
   return existing;
+}
+
+/**
+ * Inside a transaction that holds the service's queue lock (`lockPendingQueue`): refuses with
+ * PendingLimitReachedError when the service already has `limit` pending requests. The caller inserts the
+ * new request in the same transaction, so no concurrent request can take the same place.
+ */
+export async function refuseAtPendingLimit(tx: Database, serviceName: string, limit: number): Promise<void> {
+  const [row] = await tx
+    .select({ pending: count() })
+    .from(accessRequests)
+    .where(and(eq(accessRequests.serviceName, serviceName), eq(accessRequests.status, "pending")));
+  const pending = row?.pending ?? 0;
+  if (pending >= limit)
+    throw new PendingLimitReachedError({ scope: "service", key: serviceName, pending, limit });
 }
 
 export function createAccessRequestsDal({ db }: { db: Database }) {
@@ -89,8 +111,39 @@ export function createAccessRequestsDal({ db }: { db: Database }) {
       return row;
     },
 
+    /** Inserts a pending request unless one exists, without a limit: an admin's grant starts here. */
     insertPending: (input: { secretId: string; serviceName: string }) =>
       insertPendingAccessRequest(db, input),
+
+    /**
+     * A service asking for an existing secret: its request, inserted as pending unless one exists; a new
+     * one is refused (PendingLimitReachedError) once the service has `limit` pending requests.
+     */
+    requestAccess(input: { secretId: string; serviceName: string }, limit: number): Promise<AccessRequest> {
+      return serializedPerQueue("accessRequests", input.serviceName, () =>
+        db.transaction(async (tx) => {
+          // Locked before looking: a concurrent request for the same pair then finds this one's row.
+          await lockPendingQueue(tx, "accessRequests", input.serviceName);
+          const [existing] = await findRequest(tx, input.secretId, input.serviceName);
+          if (existing) return existing;
+          await refuseAtPendingLimit(tx, input.serviceName, limit);
+          return insertPendingAccessRequest(tx, input);
+        }),
+      );
+    },
+
+    /** Services with at least `limit` pending requests: what the dashboard shows as full. */
+    async pendingLimitsReached(limit: number): Promise<PendingLimitHit[]> {
+      const pending = count();
+      const rows = await db
+        .select({ serviceName: accessRequests.serviceName, pending })
+        .from(accessRequests)
+        .where(eq(accessRequests.status, "pending"))
+        .groupBy(accessRequests.serviceName)
+        .having(gte(pending, limit))
+        .orderBy(accessRequests.serviceName);
+      return rows.map((row) => ({ scope: "service", key: row.serviceName, pending: row.pending, limit }));
+    },
 
     /** Sets the status; a grant also records when and by whom. Undefined when no such request exists. */
     async decide(

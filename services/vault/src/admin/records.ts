@@ -2,12 +2,15 @@
 import {
   AccessRequestRecord,
   AccessStatus,
+  PendingLimit,
   SecretRecord,
   SecretVersionRecord,
   ServiceTokenRecord,
   ServiceTokenStatus,
 } from "@secrets/proto/admin";
+import { tokenFingerprint } from "@secrets/validation";
 import type { AccessRequestWithSecret } from "../access-requests/access-requests-dal.ts";
+import type { PendingLimitHit } from "../db/pending-limits.ts";
 import type {
   AccessRequestStatus,
   Secret,
@@ -107,5 +110,21 @@ export function serviceTokenRecord(row: ServiceTokenWithGrants) {
     lastUsedAtMs: ms(row.lastUsedAt),
     accessCount: row.accessCount,
     inheritedGrants: row.inheritedGrants,
+    fingerprint: tokenFingerprint(row.tokenHash),
+    clientAddress: row.clientAddress,
   });
+}
+
+/** A full queue as the list replies report it (the total token limit is not a service's or address's). */
+export function pendingLimitRecords(hits: readonly PendingLimitHit[]): PendingLimit[] {
+  return hits
+    .filter((hit) => hit.scope !== "all")
+    .map((hit) =>
+      PendingLimit.fromPartial({
+        serviceName: hit.scope === "service" ? hit.key : "",
+        clientAddress: hit.scope === "address" ? hit.key : "",
+        pending: hit.pending,
+        limit: hit.limit,
+      }),
+    );
 }

@@ -13,6 +13,7 @@ import { createServiceTokensDal } from "../service-tokens/service-tokens-dal.ts"
 import { type Database, type DatabaseKind, type OpenedDatabase, openDatabase } from "./connection.ts";
 import { InvalidCursorError, type Page } from "./cursor.ts";
 import { PgErrorCode, pgErrorCode } from "./errors.ts";
+import { PendingLimitReachedError } from "./pending-limits.ts";
 import { accessRequests, secrets, secretVersions, serviceTokens } from "./schema.ts";
 
 const backends: DatabaseKind[] = ["postgres", "pglite"];
@@ -139,13 +140,93 @@ describe.each(backends)("data layer on %s", (kind) => {
       expect(await secretsDal.update("missing", { description: "x" })).toBeUndefined();
     });
 
-    it("fills a description only when the stored one is empty", async () => {
-      const empty = await newSecret("EMPTY");
-      const described = await newSecret("DESCRIBED", { description: "kept" });
-      expect(await secretsDal.fillEmptyDescription(empty.id, "filled")).toBe(true);
-      expect(await secretsDal.fillEmptyDescription(described.id, "ignored")).toBe(false);
-      expect((await secretsDal.findById(empty.id))?.description).toBe("filled");
-      expect((await secretsDal.findById(described.id))?.description).toBe("kept");
+    it("keeps a service's pending requests, stubs included, at its limit under concurrency", async () => {
+      const limit = 10;
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 50 }, (_, i) =>
+          secretsDal.createStubWithAccessRequest({
+            name: `FLOOD_${i}`,
+            description: "junk",
+            serviceName: "flood",
+            pendingLimit: limit,
+          }),
+        ),
+      );
+      const refused = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
+      expect(refused).toHaveLength(40);
+      expect(refused.every((e) => e instanceof PendingLimitReachedError)).toBe(true);
+      expect((refused[0] as PendingLimitReachedError).hit).toEqual({
+        scope: "service",
+        key: "flood",
+        pending: limit,
+        limit,
+      });
+      const [stubs] = await db.select({ n: count() }).from(secrets).where(eq(secrets.createdBy, "flood"));
+      expect(stubs?.n).toBe(limit);
+      expect(await requestsDal.pendingLimitsReached(limit)).toEqual([
+        { scope: "service", key: "flood", pending: limit, limit },
+      ]);
+
+      // At the limit: a name it already asked for is still answered, an existing secret is refused.
+      const again = await secretsDal.createStubWithAccessRequest({
+        name: "FLOOD_0",
+        description: "",
+        serviceName: "flood",
+        pendingLimit: limit,
+      });
+      expect(again.stubCreated).toBe(false);
+      const existing = await newSecret("FLOOD_EXISTING");
+      await expect(
+        requestsDal.requestAccess({ secretId: existing.id, serviceName: "flood" }, limit),
+      ).rejects.toBeInstanceOf(PendingLimitReachedError);
+      // Another service is not held up, and a decision frees a place.
+      await secretsDal.createStubWithAccessRequest({
+        name: "OTHER",
+        description: "",
+        serviceName: "other",
+        pendingLimit: limit,
+      });
+      await requestsDal.decide(again.accessRequest.id, "denied", "admin");
+      const admitted = await requestsDal.requestAccess(
+        { secretId: existing.id, serviceName: "flood" },
+        limit,
+      );
+      expect(admitted.status).toBe("pending");
+    });
+
+    it("keeps pending tokens at their limits per name, per address and in all, under concurrency", async () => {
+      const limits = { tokensPerService: 3, tokensPerAddress: 5, tokensTotal: 8 };
+      const register = (serviceName: string, clientAddress: string) =>
+        tokensDal.insertPendingWithinLimits(
+          {
+            id: Bun.randomUUIDv7(),
+            serviceName,
+            serviceVersion: "1",
+            tokenHash: Bun.randomUUIDv7().replaceAll("-", "").padEnd(64, "0"),
+            clientAddress,
+          },
+          limits,
+        );
+      const hits = async (attempts: Promise<boolean>[]) =>
+        (await Promise.allSettled(attempts)).map((o) =>
+          o.status === "fulfilled" ? "stored" : (o.reason as PendingLimitReachedError).hit.scope,
+        );
+      const sameName = await hits(Array.from({ length: 20 }, (_, i) => register("payments", `10.1.0.${i}`)));
+      expect(sameName.filter((o) => o === "stored")).toHaveLength(3);
+      expect(sameName.filter((o) => o === "service")).toHaveLength(17);
+      const sameAddress = await hits(Array.from({ length: 20 }, (_, i) => register(`svc-${i}`, "10.2.0.1")));
+      expect(sameAddress.filter((o) => o === "stored")).toHaveLength(5);
+      expect(sameAddress.filter((o) => o === "address")).toHaveLength(15);
+      expect(await tokensDal.pendingLimitsReached(limits)).toEqual([
+        { scope: "service", key: "payments", pending: 3, limit: 3 },
+        { scope: "address", key: "10.2.0.1", pending: 5, limit: 5 },
+      ]);
+      expect(await hits([register("orders", "10.3.0.1"), register("billing", "10.3.0.2")])).toEqual([
+        "all",
+        "all",
+      ]);
+      const [row] = await db.select().from(serviceTokens).where(eq(serviceTokens.serviceName, "payments"));
+      expect(row?.clientAddress).toMatch(/^10\.1\.0\.\d+$/);
     });
 
     it("removes a secret and cascades to its access requests", async () => {

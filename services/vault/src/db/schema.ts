@@ -113,6 +113,8 @@ export const serviceTokens = pgTable(
     /** Hex SHA-256 of the token; the token itself is never stored. */
     tokenHash: text("token_hash").notNull().unique(),
     serviceVersion: text("service_version").notNull().default(""),
+    /** The client address the registration came from (the gateway's CallerContext); counted for its limit. */
+    clientAddress: text("client_address").notNull().default(""),
     requestedAt: timestampTz("requested_at").notNull().defaultNow(),
     status: text("status", { enum: serviceTokenStatuses }).notNull().default("pending"),
     /** The specification's `approved` flag, derived from `status` so the two cannot disagree. */
@@ -126,6 +128,7 @@ export const serviceTokens = pgTable(
     check("service_tokens_status_check", statusIn(serviceTokenStatuses)),
     index("service_tokens_status_idx").on(table.status),
     index("service_tokens_service_name_idx").on(table.serviceName),
+    index("service_tokens_client_address_idx").on(table.clientAddress),
   ],
 );
 

@@ -1,6 +1,6 @@
 import { AuditEventName, BusError, ErrorCode, invalidArgument, Reason } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
-import { checkGetSecret, checkGetSecrets } from "@secrets/validation";
+import { checkGetSecret, checkGetSecrets, stripControlAndFormat } from "@secrets/validation";
 import type { AccessRequestsDal } from "../access-requests/access-requests-dal.ts";
 import {
   type AuditFacts,
@@ -9,6 +9,7 @@ import {
   refusalReason,
 } from "../audit/audit-recorder.ts";
 import type { CacheChange } from "../cache/cache-invalidation.ts";
+import { type PendingLimitHit, PendingLimitReachedError } from "../db/pending-limits.ts";
 import type { AccessRequest, Secret } from "../db/schema.ts";
 import { toBusError } from "../errors.ts";
 import { DecryptionError, DecryptionFailure, type Keyring } from "../keyring/index.ts";
@@ -42,15 +43,17 @@ export type SecretOutcome = { secretName: string } & ({ value: string } | { erro
 export interface GetSecretDeps {
   authenticate: TokenAuthenticator;
   /** `findByName` may answer from a cache; `refreshByName` always reads the database. */
-  secrets: Pick<SecretsDal, "findByName" | "createStubWithAccessRequest" | "fillEmptyDescription"> & {
+  secrets: Pick<SecretsDal, "findByName" | "createStubWithAccessRequest"> & {
     refreshByName(name: string): Promise<Secret | undefined>;
   };
   /** `find` may answer from a cache. */
-  accessRequests: Pick<AccessRequestsDal, "find" | "insertPending" | "setRequestedDescription">;
+  accessRequests: Pick<AccessRequestsDal, "find" | "requestAccess" | "setRequestedDescription">;
   keyring: Pick<Keyring, "decrypt" | "reload">;
   recorder: Pick<AuditRecorder, "record">;
   usage: Pick<UsageRecorder, "recordRead">;
-  /** Tells the other vault replicas about a row this path changed (a description filled or kept). */
+  /** Pending access requests (each new name a stub) one service may have before new ones are refused. */
+  pendingRequestsPerService: number;
+  /** Tells the other vault replicas about a row this path changed (a requested description kept). */
   notify: (change: CacheChange) => void;
   /** Loads a batch's secrets and access requests in a few queries before each is decided (a cache). */
   warm: (secretNames: readonly string[], serviceName: string) => Promise<void>;
@@ -68,6 +71,15 @@ const refuse = (error: BusError, facts: Partial<AuditFacts>): Decision => ({ ok:
  * beyond it is refused (RESOURCE_EXHAUSTED) and read with GetSecret instead, as the SDK does.
  */
 export const maxBatchValueBytes = 512 * 1024;
+
+/** The refusal of a new name or request when the service's queue is full: which limit, how it clears. */
+function requestLimitRefusal(hit: PendingLimitHit, secretName: string): BusError {
+  const message =
+    `Service "${hit.key}" already has ${hit.pending} access requests waiting for an admin, its limit of ` +
+    `${hit.limit} (MAX_PENDING_REQUESTS_PER_SERVICE), so ${secretName} was not recorded: an admin must grant ` +
+    "or deny some (dashboard: Pending approvals) before further secrets are requested";
+  return new BusError(ErrorCode.RESOURCE_EXHAUSTED, message, { reason: Reason.PENDING_LIMIT_REACHED });
+}
 
 /** Values beyond the reply's budget become refusals, before anything is audited. */
 function withinBudget(decisions: Decision[], names: readonly string[]): Decision[] {
@@ -91,20 +103,19 @@ function withinBudget(decisions: Decision[], names: readonly string[]): Decision
 export function createGetSecretService(deps: GetSecretDeps) {
   const decoder = new TextDecoder();
 
-  async function reconcileDescription(
+  /**
+   * A service never changes an existing secret's description (an admin's words, or the stub's first
+   * one): what it sends, when it differs, is kept on its access request for the admin to see.
+   */
+  async function keepRequestedDescription(
     secret: Secret,
     access: AccessRequest,
     description: string,
   ): Promise<void> {
     if (description === "" || description === secret.description) return;
-    // An empty stored description is filled; a differing one is kept beside it so admins see the drift.
-    if (secret.description === "") {
-      if (await deps.secrets.fillEmptyDescription(secret.id, description))
-        deps.notify({ secretNames: [secret.name] });
-    } else if (access.requestedDescription !== description) {
-      await deps.accessRequests.setRequestedDescription(access.id, description);
-      deps.notify({ grants: [{ secretId: access.secretId, serviceName: access.serviceName }] });
-    }
+    if (access.requestedDescription === description) return;
+    await deps.accessRequests.setRequestedDescription(access.id, description);
+    deps.notify({ grants: [{ secretId: access.secretId, serviceName: access.serviceName }] });
   }
 
   /**
@@ -139,11 +150,18 @@ export function createGetSecretService(deps: GetSecretDeps) {
     const { serviceName, tokenId } = service;
     const secret = await deps.secrets.findByName(secretName);
     if (!secret) {
-      const stub = await deps.secrets.createStubWithAccessRequest({
-        name: secretName,
-        description,
-        serviceName,
-      });
+      let stub: Awaited<ReturnType<typeof deps.secrets.createStubWithAccessRequest>>;
+      try {
+        stub = await deps.secrets.createStubWithAccessRequest({
+          name: secretName,
+          description,
+          serviceName,
+          pendingLimit: deps.pendingRequestsPerService,
+        });
+      } catch (error) {
+        if (!(error instanceof PendingLimitReachedError)) throw error;
+        return refuse(requestLimitRefusal(error.hit, secretName), { serviceName });
+      }
       const message = `Secret ${secretName} does not exist; it was recorded as missing and an admin was asked to add it`;
       return refuse(new BusError(ErrorCode.NOT_FOUND, message, { reason: Reason.SECRET_STUB_CREATED }), {
         serviceName,
@@ -154,10 +172,19 @@ export function createGetSecretService(deps: GetSecretDeps) {
     if (!secret.isActive) {
       return refuse(new BusError(ErrorCode.NOT_FOUND, `Secret ${secretName} is not active`), facts);
     }
-    const access =
-      (await deps.accessRequests.find(secret.id, serviceName)) ??
-      (await deps.accessRequests.insertPending({ secretId: secret.id, serviceName }));
-    await reconcileDescription(secret, access, description);
+    let access = await deps.accessRequests.find(secret.id, serviceName);
+    if (!access) {
+      try {
+        access = await deps.accessRequests.requestAccess(
+          { secretId: secret.id, serviceName },
+          deps.pendingRequestsPerService,
+        );
+      } catch (error) {
+        if (!(error instanceof PendingLimitReachedError)) throw error;
+        return refuse(requestLimitRefusal(error.hit, secretName), facts);
+      }
+    }
+    await keepRequestedDescription(secret, access, description);
     if (access.status === "pending") {
       const message = `Access of service "${serviceName}" to ${secretName} is waiting for an admin to approve it`;
       return refuse(
@@ -193,6 +220,10 @@ export function createGetSecretService(deps: GetSecretDeps) {
     }
   }
 
+  /** Free text an admin reads: control and format characters go (tab and newline may stay). */
+  const cleanDescription = (description: string) =>
+    stripControlAndFormat(description, { keepLineBreaks: true });
+
   const baseFacts = (secretName: string, caller: CallerFacts): AuditFacts => ({
     event: AuditEventName.secretGet,
     success: false,
@@ -217,7 +248,7 @@ export function createGetSecretService(deps: GetSecretDeps) {
     try {
       const auth = await deps.authenticate(input.token);
       decision = auth.ok
-        ? await decide(auth.service, input.secretName, input.description)
+        ? await decide(auth.service, input.secretName, cleanDescription(input.description))
         : refuse(auth.error, { serviceName: auth.serviceName });
     } catch (unexpected) {
       const error = toBusError(unexpected, deps.logger, "get-secret");
@@ -269,7 +300,9 @@ export function createGetSecretService(deps: GetSecretDeps) {
     await deps.warm(names, service.serviceName).catch(() => {});
     const decisions = withinBudget(
       await Promise.all(
-        input.secrets.map((secret) => decideSafely(service, secret.secretName, secret.description)),
+        input.secrets.map((secret) =>
+          decideSafely(service, secret.secretName, cleanDescription(secret.description)),
+        ),
       ),
       names,
     );

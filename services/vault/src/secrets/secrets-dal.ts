@@ -3,9 +3,10 @@
  * decrypts or decides who may do what.
  */
 import { and, asc, eq, getTableColumns, gt, ilike, inArray, isNull, or, sql } from "drizzle-orm";
-import { insertPendingAccessRequest } from "../access-requests/access-requests-dal.ts";
+import { insertPendingAccessRequest, refuseAtPendingLimit } from "../access-requests/access-requests-dal.ts";
 import type { Database } from "../db/connection.ts";
 import { checkLimit, decodeCursor, encodeCursor, escapeLike, type Page, toPage } from "../db/cursor.ts";
+import { lockPendingQueue, serializedPerQueue } from "../db/pending-limits.ts";
 import { type AccessRequest, accessRequests, type Secret, secrets } from "../db/schema.ts";
 
 /** A new secret: either with a value and the id of the key it is encrypted under, or with neither. */
@@ -121,16 +122,6 @@ export function createSecretsDal({ db }: { db: Database }) {
       return row;
     },
 
-    /** Sets the description only if the stored one is empty; returns whether it did. */
-    async fillEmptyDescription(id: string, description: string): Promise<boolean> {
-      const rows = await db
-        .update(secrets)
-        .set({ description, updatedAt: sql`now()` })
-        .where(and(eq(secrets.id, id), eq(secrets.description, "")))
-        .returning({ id: secrets.id });
-      return rows.length > 0;
-    },
-
     /** Deletes the secret and, by cascade, its access requests; returns whether it existed. */
     async remove(id: string): Promise<boolean> {
       const rows = await db.delete(secrets).where(eq(secrets.id, id)).returning({ id: secrets.id });
@@ -168,40 +159,67 @@ export function createSecretsDal({ db }: { db: Database }) {
     /**
      * Records that `serviceName` asked for a secret `name` that may not exist: in one transaction, creates
      * the stub unless the name exists, then a pending access request unless one exists. Safe to call
-     * concurrently for the same name: exactly one secret and one request result.
+     * concurrently for the same name: exactly one secret and one request result. With `pendingLimit`, a
+     * new request (and the stub it would come with) is refused with PendingLimitReachedError once the
+     * service has that many pending requests; the service's queue lock makes the count exact.
      */
     async createStubWithAccessRequest(input: {
       name: string;
       description: string;
       serviceName: string;
+      /** Pending requests the service may have; absent: no limit. */
+      pendingLimit?: number;
     }): Promise<StubResult> {
-      return db.transaction(async (tx) => {
-        for (let attempt = 1; attempt <= stubAttempts; attempt++) {
-          const [created] = await tx
-            .insert(secrets)
-            .values({
-              id: Bun.randomUUIDv7(),
-              name: input.name,
-              description: input.description,
-              createdBy: input.serviceName,
-              isStub: true,
-            })
-            .onConflictDoNothing({ target: secrets.name })
-            .returning();
-          // KEY SHARE keeps a concurrent delete from removing the row before the request references it.
-          const [secret] =
-            created === undefined
-              ? await tx.select().from(secrets).where(eq(secrets.name, input.name)).for("key share")
-              : [created];
-          if (secret === undefined) continue;
-          const accessRequest = await insertPendingAccessRequest(tx, {
-            secretId: secret.id,
-            serviceName: input.serviceName,
-          });
-          return { secret, stubCreated: created !== undefined, accessRequest };
-        }
-        throw new Error(`Could not create or find secret "${input.name}": it was deleted repeatedly`);
-      });
+      const limited = input.pendingLimit !== undefined;
+      const create = () =>
+        db.transaction(async (tx) => {
+          if (limited) await lockPendingQueue(tx, "accessRequests", input.serviceName);
+          for (let attempt = 1; attempt <= stubAttempts; attempt++) {
+            // KEY SHARE keeps a concurrent delete from removing the row before the request references it.
+            const [found] = await tx
+              .select()
+              .from(secrets)
+              .where(eq(secrets.name, input.name))
+              .for("key share");
+            const [existing] = found
+              ? await tx
+                  .select()
+                  .from(accessRequests)
+                  .where(
+                    and(
+                      eq(accessRequests.secretId, found.id),
+                      eq(accessRequests.serviceName, input.serviceName),
+                    ),
+                  )
+              : [];
+            if (found && existing) return { secret: found, stubCreated: false, accessRequest: existing };
+            if (input.pendingLimit !== undefined)
+              await refuseAtPendingLimit(tx, input.serviceName, input.pendingLimit);
+            const [created] = found
+              ? [undefined]
+              : await tx
+                  .insert(secrets)
+                  .values({
+                    id: Bun.randomUUIDv7(),
+                    name: input.name,
+                    description: input.description,
+                    createdBy: input.serviceName,
+                    isStub: true,
+                  })
+                  .onConflictDoNothing({ target: secrets.name })
+                  .returning();
+            const secret = found ?? created;
+            // Created concurrently by an admin or another service: look again.
+            if (secret === undefined) continue;
+            const accessRequest = await insertPendingAccessRequest(tx, {
+              secretId: secret.id,
+              serviceName: input.serviceName,
+            });
+            return { secret, stubCreated: created !== undefined, accessRequest };
+          }
+          throw new Error(`Could not create or find secret "${input.name}": it was deleted repeatedly`);
+        });
+      return limited ? serializedPerQueue("accessRequests", input.serviceName, create) : create();
     },
   };
 }

@@ -1,8 +1,9 @@
 import { AuditEventName, BusError, ErrorCode, invalidArgument, Reason } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { TokenStatus } from "@secrets/proto/secrets";
-import { checkRegisterToken } from "@secrets/validation";
+import { checkRegisterToken, stripControlAndFormat, tokenFingerprint } from "@secrets/validation";
 import { type AuditFacts, type AuditRecorder, refusalReason } from "../audit/audit-recorder.ts";
+import { type PendingLimitHit, PendingLimitReachedError, type PendingLimits } from "../db/pending-limits.ts";
 import type { ServiceToken } from "../db/schema.ts";
 import { toBusError } from "../errors.ts";
 import type { CallerFacts } from "../secrets/get-secret-service.ts";
@@ -17,11 +18,11 @@ export interface RegisterTokenInput {
 }
 
 export interface RegisterTokenDeps {
-  serviceTokens: Pick<ServiceTokensDal, "findByHash" | "insertPending" | "countPending">;
+  serviceTokens: Pick<ServiceTokensDal, "findByHash" | "insertPendingWithinLimits">;
   recorder: Pick<AuditRecorder, "record">;
   logger: Logger;
-  /** Pending tokens kept before new registrations are refused. */
-  maxPendingTokens: number;
+  /** Pending tokens kept per service name, per client address and in all before registrations are refused. */
+  pendingLimits: Pick<PendingLimits, "tokensPerService" | "tokensPerAddress" | "tokensTotal">;
   newId?: () => string;
 }
 
@@ -43,6 +44,20 @@ function publicStatus(row: Pick<ServiceToken, "status">): { status: TokenStatus;
   }
 }
 
+/** The refusal a registration gets when a queue it would join is full: which limit, and how it clears. */
+export function tokenLimitRefusal(hit: PendingLimitHit): BusError {
+  const clears =
+    "an admin must approve or deny pending tokens (dashboard: Pending approvals) before another registers";
+  const messages: Record<PendingLimitHit["scope"], string> = {
+    service: `Service "${hit.key}" already has ${hit.pending} tokens waiting for approval, its limit of ${hit.limit} (MAX_PENDING_TOKENS_PER_SERVICE): ${clears}`,
+    address: `${hit.pending} tokens registered from ${hit.key} are waiting for approval, the limit of ${hit.limit} for one client address (MAX_PENDING_TOKENS_PER_ADDRESS): ${clears}`,
+    all: `Too many tokens are waiting for approval, the limit of ${hit.limit} (MAX_PENDING_TOKENS): ${clears}`,
+  };
+  return new BusError(ErrorCode.RESOURCE_EXHAUSTED, messages[hit.scope], {
+    reason: Reason.PENDING_LIMIT_REACHED,
+  });
+}
+
 /**
  * RegisterToken: stores a new token's hash as pending, or reports the status of a known token (without
  * changing it, and without saying anything about other tokens). Pending registrations are capped.
@@ -56,20 +71,24 @@ export function createRegisterTokenService(deps: RegisterTokenDeps) {
     const hash = presentedTokenHash(input.token);
     const known = await deps.serviceTokens.findByHash(hash);
     if (known && hashesMatch(known.tokenHash, hash)) return { ...publicStatus(known), tokenId: known.id };
-    if ((await deps.serviceTokens.countPending()) >= deps.maxPendingTokens) {
-      throw new BusError(
-        ErrorCode.RESOURCE_EXHAUSTED,
-        "Too many tokens are waiting for approval; an admin must approve or deny some first",
-        { reason: Reason.RATE_LIMITED },
-      );
-    }
     const id = newId();
-    const inserted = await deps.serviceTokens.insertPending({
-      id,
-      serviceName: input.serviceName,
-      serviceVersion: input.serviceVersion,
-      tokenHash: hash,
-    });
+    let inserted: boolean;
+    try {
+      inserted = await deps.serviceTokens.insertPendingWithinLimits(
+        {
+          id,
+          serviceName: input.serviceName,
+          // Free text shown to admins: no control or format character may steer what they read.
+          serviceVersion: stripControlAndFormat(input.serviceVersion),
+          tokenHash: hash,
+          clientAddress: input.caller.ipAddress,
+        },
+        deps.pendingLimits,
+      );
+    } catch (error) {
+      if (error instanceof PendingLimitReachedError) throw tokenLimitRefusal(error.hit);
+      throw error;
+    }
     if (inserted) return { ...publicStatus({ status: "pending" }), tokenId: id };
     // Registered concurrently by another request: report what is stored.
     const stored = await deps.serviceTokens.findByHash(hash);
@@ -84,6 +103,8 @@ export function createRegisterTokenService(deps: RegisterTokenDeps) {
       event: AuditEventName.tokenRegister,
       success: false,
       serviceName: input.serviceName,
+      // The fingerprint an admin compares with the one the service logs; a short hash prefix, no secret.
+      subject: input.token === "" ? "" : tokenFingerprint(presentedTokenHash(input.token)),
       ...input.caller,
     };
     let outcome: { status: TokenStatus; message: string; tokenId: string };

@@ -1,10 +1,12 @@
 import { AuditEventName, BusError, ErrorCode, type AuditEventName as EventName } from "@secrets/bus";
 import type { ServiceTokenStatus as ProtoTokenStatus } from "@secrets/proto/admin";
+import { tokenFingerprint } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
-import { serviceTokenRecord, tokenStatusFromProto } from "../admin/records.ts";
+import { pendingLimitRecords, serviceTokenRecord, tokenStatusFromProto } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
 import type { AnnounceChange } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
+import type { PendingLimits } from "../db/pending-limits.ts";
 import type { ServiceTokenStatus } from "../db/schema.ts";
 
 /** Which stored statuses each decision may start from; the target status itself is a no-op. */
@@ -28,13 +30,15 @@ export function createServiceTokensAdminService(deps: {
   dals: Pick<Dals, "serviceTokens">;
   audit: AdminAudit;
   announce: AnnounceChange;
+  pendingLimits: Pick<PendingLimits, "tokensPerService" | "tokensPerAddress">;
 }) {
   async function decide(admin: Admin, id: string, target: keyof typeof transitions) {
     const rule = transitions[target];
     const result = await deps.audit.change({ ...admin, event: rule.event, targetId: id }, async (tx) => {
       const current = await tx.serviceTokens.findById(id);
       if (!current) throw new BusError(ErrorCode.NOT_FOUND, `No service token has the id "${id}"`);
-      const facts = { serviceName: current.serviceName };
+      // The fingerprint names which of the service's tokens the decision was about.
+      const facts = { serviceName: current.serviceName, subject: tokenFingerprint(current.tokenHash) };
       if (current.status !== target) {
         if (!(rule.from as readonly ServiceTokenStatus[]).includes(current.status)) {
           const message =
@@ -59,7 +63,12 @@ export function createServiceTokensAdminService(deps: {
           limit: pageLimit(request.limit),
           cursor: request.cursor || undefined,
         });
-        return { serviceTokens: page.items.map(serviceTokenRecord), nextCursor: page.nextCursor ?? "" };
+        const full = await deps.dals.serviceTokens.pendingLimitsReached(deps.pendingLimits);
+        return {
+          serviceTokens: page.items.map(serviceTokenRecord),
+          nextCursor: page.nextCursor ?? "",
+          pendingLimitsReached: pendingLimitRecords(full),
+        };
       });
     },
     approve: (admin: Admin, id: string) => decide(admin, id, "approved"),

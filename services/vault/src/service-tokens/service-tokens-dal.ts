@@ -2,7 +2,7 @@
  * Data access for service tokens. Only the hex SHA-256 of a token is stored and looked up; status
  * transition rules live in the service layer, not here.
  */
-import { and, count, desc, eq, getTableColumns, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, getTableColumns, gte, lt, ne, or, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
 import {
   checkLimit,
@@ -12,6 +12,13 @@ import {
   type PageRequest,
   toPage,
 } from "../db/cursor.ts";
+import {
+  lockPendingQueue,
+  type PendingLimitHit,
+  PendingLimitReachedError,
+  type PendingLimits,
+  serializedPerQueue,
+} from "../db/pending-limits.ts";
 import { accessRequests, type ServiceToken, type ServiceTokenStatus, serviceTokens } from "../db/schema.ts";
 import { chunkUsage, mergeUsage, usageValues } from "../db/usage-batch.ts";
 
@@ -27,7 +34,11 @@ export interface NewServiceToken {
   serviceVersion: string;
   /** Hex SHA-256 of the token. */
   tokenHash: string;
+  /** The client address the registration came from; empty when unknown. */
+  clientAddress?: string;
 }
+
+type TokenLimits = Pick<PendingLimits, "tokensPerService" | "tokensPerAddress" | "tokensTotal">;
 
 export interface ServiceTokenUsage {
   id: string;
@@ -82,6 +93,91 @@ export function createServiceTokensDal({ db }: { db: Database }) {
         .onConflictDoNothing({ target: serviceTokens.tokenHash })
         .returning({ id: serviceTokens.id });
       return rows.length > 0;
+    },
+
+    /**
+     * Stores a pending token unless its hash exists (false then), in one transaction under the tokens'
+     * queue lock: refused with PendingLimitReachedError when its service name, its client address or all
+     * pending tokens together are at their limit, so concurrent registrations never exceed one.
+     */
+    insertPendingWithinLimits(input: NewServiceToken, limits: TokenLimits): Promise<boolean> {
+      return serializedPerQueue("tokens", "", () =>
+        db.transaction(async (tx) => {
+          await lockPendingQueue(tx, "tokens");
+          const [known] = await tx
+            .select({ id: serviceTokens.id })
+            .from(serviceTokens)
+            .where(eq(serviceTokens.tokenHash, input.tokenHash));
+          if (known) return false;
+          const address = input.clientAddress ?? "";
+          const [counts] = await tx
+            .select({
+              total: count(),
+              service:
+                sql<number>`count(*) filter (where ${serviceTokens.serviceName} = ${input.serviceName})`.mapWith(
+                  Number,
+                ),
+              address:
+                sql<number>`count(*) filter (where ${serviceTokens.clientAddress} = ${address})`.mapWith(
+                  Number,
+                ),
+            })
+            .from(serviceTokens)
+            .where(eq(serviceTokens.status, "pending"));
+          const checks: PendingLimitHit[] = [
+            {
+              scope: "service",
+              key: input.serviceName,
+              pending: counts?.service ?? 0,
+              limit: limits.tokensPerService,
+            },
+            // An unknown address (a caller that sent none) is not one client: only the other limits apply.
+            ...(address === ""
+              ? []
+              : [
+                  {
+                    scope: "address" as const,
+                    key: address,
+                    pending: counts?.address ?? 0,
+                    limit: limits.tokensPerAddress,
+                  },
+                ]),
+            { scope: "all", key: "", pending: counts?.total ?? 0, limit: limits.tokensTotal },
+          ];
+          const hit = checks.find((check) => check.pending >= check.limit);
+          if (hit) throw new PendingLimitReachedError(hit);
+          await tx.insert(serviceTokens).values({ ...input, clientAddress: address, status: "pending" });
+          return true;
+        }),
+      );
+    },
+
+    /** Service names and client addresses with at least their limit of pending tokens. */
+    async pendingLimitsReached(limits: Pick<TokenLimits, "tokensPerService" | "tokensPerAddress">) {
+      const pending = count();
+      const pendingOnly = eq(serviceTokens.status, "pending");
+      const byService = await db
+        .select({ key: serviceTokens.serviceName, pending })
+        .from(serviceTokens)
+        .where(pendingOnly)
+        .groupBy(serviceTokens.serviceName)
+        .having(gte(pending, limits.tokensPerService))
+        .orderBy(serviceTokens.serviceName);
+      const byAddress = await db
+        .select({ key: serviceTokens.clientAddress, pending })
+        .from(serviceTokens)
+        .where(and(pendingOnly, ne(serviceTokens.clientAddress, "")))
+        .groupBy(serviceTokens.clientAddress)
+        .having(gte(pending, limits.tokensPerAddress))
+        .orderBy(serviceTokens.clientAddress);
+      return [
+        ...byService.map(
+          (row): PendingLimitHit => ({ scope: "service", ...row, limit: limits.tokensPerService }),
+        ),
+        ...byAddress.map(
+          (row): PendingLimitHit => ({ scope: "address", ...row, limit: limits.tokensPerAddress }),
+        ),
+      ];
     },
 
     async countPending(): Promise<number> {

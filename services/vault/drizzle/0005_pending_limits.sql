@@ -1,0 +1,2 @@
+ALTER TABLE "service_tokens" ADD COLUMN "client_address" text DEFAULT '' NOT NULL;--> statement-breakpoint
+CREATE INDEX "service_tokens_client_address_idx" ON "service_tokens" USING btree ("client_address");
