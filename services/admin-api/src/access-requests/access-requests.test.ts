@@ -41,11 +41,23 @@ describe("access requests", () => {
         },
       ],
       nextCursor: null,
+      pendingLimitsReached: [],
     });
     expect(h.vault.callsOf("listAccessRequests")[0]).toMatchObject({
       status: AccessStatus.UNSPECIFIED,
       limit: 100,
     });
+  });
+
+  it("reports the services whose pending requests reached the vault's limit", async () => {
+    seed();
+    h.vault.state.pendingLimitsReached.accessRequests = [
+      { serviceName: "orders", clientAddress: "", pending: 100, limit: 100 },
+    ];
+    const res = await h.call("GET", "/access-requests?status=pending", { token: h.adminToken });
+    expect(res.json.pendingLimitsReached).toEqual([
+      { serviceName: "orders", clientAddress: null, pending: 100, limit: 100 },
+    ]);
   });
 
   it("filters by status and refuses an unknown one with 422", async () => {

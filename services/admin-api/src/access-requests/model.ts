@@ -1,6 +1,12 @@
 import { secretNamePattern, serviceNamePattern } from "@secrets/validation";
 import { t } from "elysia";
-import { nextCursor, optionalTimestamp, pageQuery, timestamp } from "../shared/model.ts";
+import {
+  nextCursor,
+  optionalTimestamp,
+  pageQuery,
+  pendingLimitsReached,
+  timestamp,
+} from "../shared/model.ts";
 
 const status = (description: string) =>
   t.Union([t.Literal("pending"), t.Literal("granted"), t.Literal("denied")], { description });
@@ -36,6 +42,7 @@ export const AccessRequestList = t.Object(
   {
     accessRequests: t.Array(AccessRequestView, { description: "One page of access requests, newest first" }),
     nextCursor,
+    pendingLimitsReached,
   },
   { description: "A page of access requests" },
 );

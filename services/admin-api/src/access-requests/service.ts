@@ -3,7 +3,7 @@ import { adminOperations } from "@secrets/bus";
 import { type AccessRequestRecord, AccessStatus, type AdminContext } from "@secrets/proto/admin";
 import { checkSecretName, checkServiceName } from "@secrets/validation";
 import { apiErrors } from "../http/api-error.ts";
-import { iso, isoOrNull, orNull, pageSize } from "../shared/paging.ts";
+import { iso, isoOrNull, orNull, pageSize, pendingLimitView } from "../shared/paging.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
 import type {
   AccessRequestList,
@@ -63,6 +63,7 @@ export function createAccessRequestsService(deps: { vault: VaultClient }) {
       return {
         accessRequests: reply.accessRequests.map(accessRequestView),
         nextCursor: orNull(reply.nextCursor),
+        pendingLimitsReached: reply.pendingLimitsReached.map(pendingLimitView),
       };
     },
     /** Grants before the service asks; `created` when no request existed for the pair. */

@@ -1,5 +1,11 @@
 import { t } from "elysia";
-import { nextCursor, optionalTimestamp, pageQuery, timestamp } from "../shared/model.ts";
+import {
+  nextCursor,
+  optionalTimestamp,
+  pageQuery,
+  pendingLimitsReached,
+  timestamp,
+} from "../shared/model.ts";
 
 const status = (description: string) =>
   t.Union([t.Literal("pending"), t.Literal("approved"), t.Literal("denied"), t.Literal("revoked")], {
@@ -20,6 +26,14 @@ export const ServiceTokenView = t.Object(
     inheritedGrants: t.Integer({
       description: "Secrets already granted to this service name: what approving the token hands over",
     }),
+    fingerprint: t.String({
+      description:
+        "The first 8 hex characters of the token's SHA-256 (`ab12cd34`); the service logs the same at start-up",
+    }),
+    clientAddress: t.Nullable(t.String(), {
+      description:
+        "The client address the registration came from; null for tokens registered before it was kept",
+    }),
   },
   { description: "A service token's record; the token itself is never stored or returned" },
 );
@@ -36,6 +50,7 @@ export const ServiceTokenList = t.Object(
   {
     serviceTokens: t.Array(ServiceTokenView, { description: "One page of service tokens, newest first" }),
     nextCursor,
+    pendingLimitsReached,
   },
   { description: "A page of service tokens" },
 );

@@ -13,7 +13,13 @@ describe("service tokens", () => {
       serviceName: "orders",
       serviceVersion: "2.1.0",
       inheritedGrants: 2,
+      fingerprint: "ab12cd34",
+      clientAddress: "203.0.113.7",
     });
+    h.vault.state.pendingLimitsReached.serviceTokens = [
+      { serviceName: "orders", clientAddress: "", pending: 3, limit: 3 },
+      { serviceName: "", clientAddress: "203.0.113.7", pending: 10, limit: 10 },
+    ];
     const res = await h.call("GET", "/service-tokens?status=pending", { token: h.adminToken });
     expect(res.status).toBe(200);
     expect(res.json).toEqual({
@@ -29,9 +35,15 @@ describe("service tokens", () => {
           lastUsedAt: null,
           accessCount: 0,
           inheritedGrants: 2,
+          fingerprint: "ab12cd34",
+          clientAddress: "203.0.113.7",
         },
       ],
       nextCursor: null,
+      pendingLimitsReached: [
+        { serviceName: "orders", clientAddress: null, pending: 3, limit: 3 },
+        { serviceName: null, clientAddress: "203.0.113.7", pending: 10, limit: 10 },
+      ],
     });
     expect(h.vault.callsOf("listServiceTokens")[0]).toMatchObject({ status: ServiceTokenStatus.PENDING });
   });

@@ -1,7 +1,7 @@
 /** Service tokens over the bus: list, and the admin's decisions (approve, deny, revoke). */
 import { adminOperations } from "@secrets/bus";
 import { type AdminContext, type ServiceTokenRecord, ServiceTokenStatus } from "@secrets/proto/admin";
-import { iso, isoOrNull, orNull, pageSize } from "../shared/paging.ts";
+import { iso, isoOrNull, orNull, pageSize, pendingLimitView } from "../shared/paging.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
 import type {
   ListServiceTokensQuery,
@@ -35,6 +35,8 @@ export function serviceTokenView(record: ServiceTokenRecord): ServiceTokenView {
     lastUsedAt: isoOrNull(record.lastUsedAtMs),
     accessCount: record.accessCount,
     inheritedGrants: record.inheritedGrants,
+    fingerprint: record.fingerprint,
+    clientAddress: orNull(record.clientAddress),
   };
 }
 
@@ -59,6 +61,7 @@ export function createServiceTokensService(deps: { vault: VaultClient }) {
       return {
         serviceTokens: reply.serviceTokens.map(serviceTokenView),
         nextCursor: orNull(reply.nextCursor),
+        pendingLimitsReached: reply.pendingLimitsReached.map(pendingLimitView),
       };
     },
 

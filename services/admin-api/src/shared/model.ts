@@ -76,3 +76,27 @@ export const nextCursor = t.Nullable(t.String(), {
 
 export const idParams = (what: string) =>
   t.Object({ id: t.String({ minLength: 1, maxLength: 128, description: `The ${what}'s id` }) });
+
+/** A pending queue at its limit, as the access-request and service-token lists report it. */
+export const PendingLimitView = t.Object(
+  {
+    serviceName: t.Nullable(t.String(), {
+      description: "The service whose pending items are counted; null when counted by client address",
+    }),
+    clientAddress: t.Nullable(t.String(), {
+      description: "The client address whose pending tokens are counted; null when counted by service",
+    }),
+    pending: t.Integer({ description: "Pending items counted now" }),
+    limit: t.Integer({ description: "The vault's configured limit (MAX_PENDING_*)" }),
+  },
+  {
+    description:
+      "A queue at its limit: further registrations or new secret names are refused (RESOURCE_EXHAUSTED) " +
+      "until an admin approves or denies some of its pending items",
+  },
+);
+export type PendingLimitView = typeof PendingLimitView.static;
+
+export const pendingLimitsReached = t.Array(PendingLimitView, {
+  description: "Queues at their limit, whatever page or status was asked for; empty when none is full",
+});

@@ -18,3 +18,16 @@ export const isoOrNull = (ms: number | undefined) => (ms === undefined ? null : 
 
 /** The vault's empty strings for "none" as null. */
 export const orNull = (text: string) => (text === "" ? null : text);
+
+/** A full queue from the vault's list reply, with its empty strings as null. */
+export const pendingLimitView = (limit: {
+  serviceName: string;
+  clientAddress: string;
+  pending: number;
+  limit: number;
+}) => ({
+  serviceName: orNull(limit.serviceName),
+  clientAddress: orNull(limit.clientAddress),
+  pending: limit.pending,
+  limit: limit.limit,
+});
