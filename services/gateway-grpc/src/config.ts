@@ -116,6 +116,52 @@ export const gatewayConfigSpec = {
     "how long in-flight calls may finish after SIGTERM, in ms",
     { default: 10_000, min: 0, max: 300_000 },
   ),
+  // Transport bounds (see transport-limits.ts): what a client may hold before it has authenticated.
+  grpcMaxConcurrentStreams: env.int(
+    "GRPC_MAX_CONCURRENT_STREAMS",
+    "streams one connection may have open at once; more are refused (HTTP/2 REFUSED_STREAM)",
+    { default: 100, min: 1, max: 10_000 },
+  ),
+  grpcMaxConnections: env.int(
+    "GRPC_MAX_CONNECTIONS",
+    "connections open at once from all clients together; more are closed on accept",
+    { default: 10_000, min: 1, max: 1_000_000 },
+  ),
+  grpcMaxConnectionsPerAddress: env.int(
+    "GRPC_MAX_CONNECTIONS_PER_ADDRESS",
+    "connections open at once from one client address (behind a load balancer, the balancer); more are closed on accept",
+    { default: 100, min: 1, max: 1_000_000 },
+  ),
+  grpcHandshakeTimeoutMs: env.int(
+    "GRPC_HANDSHAKE_TIMEOUT_MS",
+    "time a new connection has to finish TLS and send the HTTP/2 preface before it is closed, in ms",
+    { default: 10_000, min: 100, max: 120_000 },
+  ),
+  grpcMaxConnectionIdleMs: env.int(
+    "GRPC_MAX_CONNECTION_IDLE_MS",
+    "a connection with no call open for this long is closed (GOAWAY), in ms",
+    { default: 300_000, min: 1_000, max: 86_400_000 },
+  ),
+  grpcMaxConnectionAgeMs: env.int(
+    "GRPC_MAX_CONNECTION_AGE_MS",
+    "a connection is asked to go away (GOAWAY) after this long and clients reconnect, in ms",
+    { default: 3_600_000, min: 10_000, max: 604_800_000 },
+  ),
+  grpcMaxConnectionAgeGraceMs: env.int(
+    "GRPC_MAX_CONNECTION_AGE_GRACE_MS",
+    "how long calls still open may go on after GRPC_MAX_CONNECTION_AGE_MS before the connection is cut, in ms",
+    { default: 60_000, min: 1_000, max: 86_400_000 },
+  ),
+  grpcRequestMessageTimeoutMs: env.int(
+    "GRPC_REQUEST_MESSAGE_TIMEOUT_MS",
+    "a call whose request message has not arrived this long after its headers is ended (DEADLINE_EXCEEDED), in ms",
+    { default: 10_000, min: 100, max: 300_000 },
+  ),
+  grpcMaxMetadataBytes: env.int(
+    "GRPC_MAX_METADATA_BYTES",
+    "largest request header list accepted (names + values + 32 per entry); larger calls get RESOURCE_EXHAUSTED",
+    { default: 8_192, min: 1_024, max: 32_768 },
+  ),
 };
 
 export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;

@@ -4,6 +4,7 @@
  */
 import type { GatewayConfig } from "./config.ts";
 import type { GatewayDeps } from "./server.ts";
+import { transportLimitsFromConfig } from "./transport-limits.ts";
 
 export function gatewayServerOptions(config: GatewayConfig): Omit<GatewayDeps, "bus" | "logger"> {
   return {
@@ -16,5 +17,6 @@ export function gatewayServerOptions(config: GatewayConfig): Omit<GatewayDeps, "
     trustedProxies: config.trustedProxies,
     watchLimits: { maxStreams: config.watchMaxStreams, maxStreamsPerPeer: config.watchMaxStreamsPerPeer },
     keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
+    transport: transportLimitsFromConfig(config),
   };
 }

@@ -2,13 +2,14 @@
  * Builds the gateway's gRPC server (SecretsService and the standard health service) without binding it,
  * so `main.ts` binds the configured address and tests bind port 0.
  */
-import { Server, type ServerCredentials } from "@grpc/grpc-js";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Bus } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { SecretsServiceService } from "@secrets/proto/secrets";
 import { createApprovedTokens } from "./approved-tokens.ts";
 import { createAuthBudgets } from "./auth-budgets.ts";
 import { trustedProxies } from "./client-address.ts";
+import { type GuardedListener, type ListenCredentials, listenGuarded } from "./connection-guard.ts";
 import { createGetSecretHandler } from "./get-secret-handler.ts";
 import { createGetSecretsHandler } from "./get-secrets-handler.ts";
 import { createHealthService } from "./health.ts";
@@ -18,6 +19,12 @@ import { createRegisterTokenHandler } from "./register-token-handler.ts";
 import { ReplyKeys } from "./reply-keys.ts";
 import { createSecretChangeFeed } from "./secret-change-feed.ts";
 import { createThrottleReport } from "./throttle-report.ts";
+import {
+  defaultTransportLimits,
+  grpcTransportOptions,
+  type TransportLimits,
+  transportInterceptor,
+} from "./transport-limits.ts";
 import { decodingLeniently, refusingUndecodable } from "./undecodable-requests.ts";
 import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
 import { createWatchSecretsEndpoint, type WatchLimits } from "./watch-secrets-handler.ts";
@@ -67,6 +74,8 @@ export interface GatewayDeps {
   keepalive?: { timeMs: number; timeoutMs: number };
   /** Delays between re-checks of a watch while the vault is away; default 250 ms doubling to 5 s. */
   watchRetry?: { initialDelayMs: number; maxDelayMs: number };
+  /** Connection, stream, handshake and metadata bounds; default `defaultTransportLimits`. */
+  transport?: TransportLimits;
 }
 
 export interface GatewayServer {
@@ -75,7 +84,7 @@ export interface GatewayServer {
   /** The vault's health as the health service reports it. */
   readonly health: VaultHealth;
   /** Binds `host:port` (port 0 picks a free one) and resolves with the bound port. */
-  listen(host: string, port: number, credentials: ServerCredentials): Promise<number>;
+  listen(host: string, port: number, credentials: ListenCredentials): Promise<number>;
   /** WatchSecrets streams open now. */
   openWatchStreams(): number;
   /**
@@ -95,10 +104,14 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
   const now = deps.now ?? Date.now;
   const maxPeers = deps.rateLimits.maxPeers ?? 10_000;
   const keepalive = deps.keepalive ?? defaultKeepalive;
+  const transport = deps.transport ?? defaultTransportLimits;
+  const listeners: GuardedListener[] = [];
   const server = new Server({
     "grpc.max_receive_message_length": deps.maxMessageBytes ?? defaultMaxMessageBytes,
     "grpc.keepalive_time_ms": keepalive.timeMs,
     "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
+    ...grpcTransportOptions(transport),
+    interceptors: [transportInterceptor(transport)],
   });
   const vault = {
     bus: deps.bus,
@@ -172,17 +185,27 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     server,
     health,
     openWatchStreams: () => watch.openStreams(),
-    listen(host, port, credentials) {
-      return new Promise((resolve, reject) => {
-        server.bindAsync(hostPort(host, port), credentials, (error, bound) =>
-          error ? reject(error) : resolve(bound),
-        );
+    // Our own listener admits connections and terminates TLS (see connection-guard.ts); grpc-js serves
+    // HTTP/2 on what it hands over.
+    async listen(host, port, credentials) {
+      const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+      const listener = await listenGuarded({
+        host,
+        port,
+        credentials,
+        limits: transport,
+        inject: (connection) => injector.injectConnection(connection),
+        logger: deps.logger,
       });
+      listeners.push(listener);
+      return listener.port;
     },
     async shutdown(graceMs) {
       health.stop();
       healthEndpoint.endWatches();
       watch.endAll();
+      for (const listener of listeners) listener.stopAccepting();
+      const graceEnds = Date.now() + graceMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
@@ -193,6 +216,11 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
           resolve();
         });
       });
+      // Bun reports sessions closed before their calls finish: wait for the connections themselves.
+      while (Date.now() < graceEnds && listeners.some((listener) => listener.openConnections() > 0)) {
+        await Bun.sleep(20);
+      }
+      for (const listener of listeners) listener.destroyAll();
       await Promise.all([approved.close(), throttled.close()]).catch((error: unknown) => {
         deps.logger.warn("could not report the last throttled calls", { error });
       });

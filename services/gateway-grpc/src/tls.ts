@@ -4,18 +4,18 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "@secrets/logger";
 import type { GatewayConfig } from "./config.ts";
+import type { ListenCredentials } from "./connection-guard.ts";
 import { certificateInfo, keyMatchesCertificate } from "./tls-certificates.ts";
 import { ensureGeneratedTls } from "./tls-store.ts";
 
 export type TlsSetup =
-  | { mode: "insecure"; credentials: ServerCredentials }
-  | { mode: "provided"; credentials: ServerCredentials; certFile: string; notAfter: Date }
+  | { mode: "insecure"; credentials: ListenCredentials }
+  | { mode: "provided"; credentials: ListenCredentials; certFile: string; notAfter: Date }
   | {
       mode: "generated";
-      credentials: ServerCredentials;
+      credentials: ListenCredentials;
       /** The CA certificate clients must trust. */
       caCertPath: string;
       notAfter: Date;
@@ -27,10 +27,26 @@ export class TlsSetupError extends Error {
   override readonly name = "TlsSetupError";
 }
 
-function credentialsFor(certPem: string, keyPem: string): ServerCredentials {
-  return ServerCredentials.createSsl(null, [
-    { cert_chain: Buffer.from(certPem), private_key: Buffer.from(keyPem) },
-  ]);
+/**
+ * What the gateway's TLS accepts: TLS 1.2 and 1.3 only, and for 1.2 only ECDHE key exchange with AEAD
+ * ciphers (AES-GCM, ChaCha20-Poly1305), so no CBC or SHA-1 suite is ever negotiated. TLS 1.3's suites
+ * are all AEAD; BoringSSL (Bun) does not let them be chosen, so they need no list.
+ */
+export const serverTlsPolicy = {
+  minVersion: "TLSv1.2",
+  ciphers: [
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+  ].join(":"),
+  honorCipherOrder: true,
+} as const;
+
+function credentialsFor(certPem: string, keyPem: string): ListenCredentials {
+  return { kind: "tls", certPem, keyPem };
 }
 
 function readProvided(path: string, variable: string): string {
@@ -52,7 +68,7 @@ export async function loadServerTls(config: TlsConfig, logger: Logger): Promise<
     logger.warn(
       "GRPC_INSECURE=true: serving plaintext gRPC; tokens and secret values cross the network unencrypted",
     );
-    return { mode: "insecure", credentials: ServerCredentials.createInsecure() };
+    return { mode: "insecure", credentials: { kind: "insecure" } };
   }
   if (config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined) {
     const certPem = readProvided(config.tlsCertFile, "GRPC_TLS_CERT");

@@ -10,7 +10,6 @@ import {
   type ClientUnaryCall,
   credentials,
   Metadata,
-  ServerCredentials,
   type ServiceError,
   type StatusObject,
 } from "@grpc/grpc-js";
@@ -34,9 +33,7 @@ export async function generatedTls() {
   return {
     dataDir,
     caCertPem: readFileSync(tls.caCertPath),
-    server: ServerCredentials.createSsl(null, [
-      { cert_chain: Buffer.from(tls.server.certPem), private_key: Buffer.from(tls.server.keyPem) },
-    ]),
+    server: { kind: "tls", certPem: tls.server.certPem, keyPem: tls.server.keyPem } as const,
     dispose: () => rmSync(dataDir, { recursive: true, force: true }),
   };
 }
