@@ -61,4 +61,11 @@ describe("userAgentOf", () => {
     expect(userAgentOf(metadata({ "user-agent": "x".repeat(1000) }))).toHaveLength(256);
     expect(userAgentOf(metadata({}))).toBe("");
   });
+
+  it("strips C1 controls and bidi overrides before they reach the audit trail", () => {
+    // grpc-js drops such values today; should a transport hand one over, it still never reaches the audit.
+    const received = new Metadata();
+    received.get = () => ["agent\u009b31m/1.0\u202egpj.exe"];
+    expect(userAgentOf(received)).toBe("agent31m/1.0gpj.exe");
+  });
 });

@@ -4,7 +4,7 @@
  */
 import { isIP } from "node:net";
 import type { Metadata } from "@grpc/grpc-js";
-import type { Violation } from "@secrets/validation";
+import { stripControlAndFormat, type Violation } from "@secrets/validation";
 import { clientAddress, type TrustedProxies } from "./client-address.ts";
 
 /** Longest user agent forwarded to the vault (it lands in the audit trail). */
@@ -37,14 +37,12 @@ function firstValue(metadata: Metadata, key: string): string {
   return typeof value === "string" ? value : value.toString("utf8");
 }
 
-/** The caller's `user-agent`, stripped of control characters and shortened for the audit trail. */
+/**
+ * The caller's `user-agent`, stripped of Unicode control and format characters (a C1 CSI, a bidi override)
+ * and shortened for the audit trail.
+ */
 export function userAgentOf(metadata: Metadata): string {
-  let agent = "";
-  for (const char of firstValue(metadata, "user-agent")) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code >= 0x20 && code !== 0x7f) agent += char;
-  }
-  return agent.slice(0, userAgentMaxLength);
+  return stripControlAndFormat(firstValue(metadata, "user-agent")).slice(0, userAgentMaxLength);
 }
 
 /** The token a call presents and where it came from. */
