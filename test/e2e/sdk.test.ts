@@ -6,7 +6,7 @@
  * - `secrets import-env` moves a 24-entry `.env` (every syntax) into the vault through the admin API,
  *   `--dry-run` changing nothing, and the service reads back exactly the values of the file.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +109,20 @@ describe("a service that uses only the SDK", () => {
       'Secrets of service "fixture-app" not ready: token for service "fixture-app" awaits approval';
     await service.waitForLog(tokenPending);
     await Bun.sleep(1_000); // several polls: the state is still logged only once
+
+    // The fingerprint the service logs is the one an admin sees beside the pending token.
+    const stored = JSON.parse(readFileSync(join(serviceDir, "service-token"), "utf8")).token as string;
+    const fingerprint = createHash("sha256").update(stored).digest("hex").slice(0, 8);
+    await service.waitForLog(`token fingerprint ${fingerprint}…`);
+    const pending = (await admin.listServiceTokens("pending")).json.serviceTokens as {
+      serviceName: string;
+      fingerprint: string;
+      clientAddress: string;
+    }[];
+    expect(pending.find((t) => t.serviceName === "fixture-app")).toMatchObject({
+      fingerprint,
+      clientAddress: expect.stringMatching(/^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/),
+    });
 
     await approveToken("fixture-app");
     await service.waitForLog(

@@ -45,6 +45,7 @@ describe("toSecretsError", () => {
       /has no value yet: an admin must set one/,
     ],
     ["RESOURCE_EXHAUSTED", "RATE_LIMITED", SecretsUnavailableError, /rate-limiting/],
+    ["RESOURCE_EXHAUSTED", "PENDING_LIMIT_REACHED", SecretsUnavailableError, /until an admin decides/],
     ["UNAVAILABLE", "AUDIT_UNAVAILABLE", SecretsUnavailableError, /audit trail/],
     ["UNAVAILABLE", "", SecretsUnavailableError, /localhost:50051 could not serve.*running and reachable/],
     ["DEADLINE_EXCEEDED", "", SecretsUnavailableError, /did not answer within 5000 ms/],

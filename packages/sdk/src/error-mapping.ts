@@ -90,6 +90,11 @@ export function toSecretsError(failure: CallFailure, context: FailureContext): S
           "an operator must restore the audit stream (NATS JetStream); retry later.",
         details,
       );
+    case "PENDING_LIMIT_REACHED":
+      return new SecretsUnavailableError(
+        `The vault records no more for service "${service}"${subject} until an admin decides what is pending: ${failure.details}`,
+        details,
+      );
     case "RATE_LIMITED":
       return new SecretsUnavailableError(
         `The gateway at ${address} is rate-limiting this service${subject}: ${failure.details}`,

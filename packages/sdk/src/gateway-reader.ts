@@ -11,7 +11,7 @@ import { createGrpcTransport } from "./grpc-transport.ts";
 import type { SecretsLogger } from "./logger.ts";
 import type { ResolvedGatewayOptions } from "./options.ts";
 import type { SecretReader } from "./reader.ts";
-import { generateServiceToken, type ServiceToken } from "./service-token.ts";
+import { generateServiceToken, type ServiceToken, serviceTokenFingerprint } from "./service-token.ts";
 import type { CallFailure, CallResult, SecretsTransport } from "./transport.ts";
 import type { ChangeSource } from "./watcher.ts";
 
@@ -79,7 +79,15 @@ export function createGatewayReader(
   }
 
   function token(): string {
-    identity ??= generateServiceToken({ dataDir: options.dataDir, serviceName });
+    if (!identity) {
+      identity = generateServiceToken({ dataDir: options.dataDir, serviceName });
+      // What an admin compares with the fingerprint the dashboard shows before approving this token.
+      deps.logger.info(`token fingerprint ${serviceTokenFingerprint(identity.token)}…`, {
+        serviceName,
+        newToken: identity.created,
+        tokenFile: identity.file,
+      });
+    }
     return identity.token;
   }
 
@@ -95,6 +103,7 @@ export function createGatewayReader(
       status: tokenStatusNames[result.response.status] ?? "unknown",
       newToken: identity?.created ?? false,
       tokenFile: tokenFile(),
+      tokenFingerprint: serviceTokenFingerprint(token()),
     });
   }
 

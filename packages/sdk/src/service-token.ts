@@ -3,7 +3,7 @@
  * (mode 0600, folder 0700) and reused across restarts, so an admin approves a service once. Keep the data
  * directory on a persistent volume: a lost token is a new token that needs a new approval.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   closeSync,
   fsyncSync,
@@ -17,7 +17,7 @@ import {
   writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
-import { checkNewToken, checkServiceName } from "@secrets/validation";
+import { checkNewToken, checkServiceName, tokenFingerprint } from "@secrets/validation";
 import { SecretsConfigurationError } from "./errors.ts";
 
 export const tokenFileName = "service-token";
@@ -30,6 +30,14 @@ export interface ServiceToken {
   file: string;
   /** True when this call generated the token, false when it was already stored. */
   created: boolean;
+}
+
+/**
+ * The token's fingerprint (first 8 hex characters of its SHA-256), as the dashboard shows it beside a
+ * pending registration: the SDK logs it at start-up so an operator can tell an admin which token is theirs.
+ */
+export function serviceTokenFingerprint(token: string): string {
+  return tokenFingerprint(createHash("sha256").update(token, "utf8").digest("hex"));
 }
 
 function errorCode(error: unknown): string {
