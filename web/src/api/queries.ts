@@ -11,7 +11,7 @@ import {
   useQuery,
   useQueryClient,
 } from "@tanstack/vue-query";
-import { computed, type Ref } from "vue";
+import { computed, type Ref, ref } from "vue";
 import { api } from "./http.ts";
 import type {
   AccessRequest,
@@ -32,6 +32,8 @@ import type {
 export const pollMs = 5_000;
 /** Rows per page of the secrets table. */
 export const secretsPageSize = 50;
+/** Rows per page of the pending approvals and missing secrets lists. */
+export const approvalsPageSize = 50;
 /** How often the key status refreshes while the background rewrap has values left. */
 export const rewrapPollMs = 2_000;
 
@@ -98,20 +100,33 @@ export function useSecretVersions(id: Ref<string | undefined>) {
   });
 }
 
-/** Stubs still without a value (what services asked for and nobody set). */
-export function useMissingSecrets() {
+/**
+ * One page of stubs still without a value (what services asked for and nobody set); the first page
+ * without a cursor, which the navigation's count shares.
+ */
+export function useMissingSecrets(cursor: Ref<string | undefined> = ref<string | undefined>()) {
   return useQuery({
-    queryKey: [...queryKeys.secrets, "missing"],
-    queryFn: ({ signal }) => api<SecretPage>("/secrets", { query: { missing: true, limit: 100 }, signal }),
+    queryKey: [...queryKeys.secrets, "missing", cursor],
+    queryFn: ({ signal }) =>
+      api<SecretPage>("/secrets", {
+        query: { missing: true, limit: approvalsPageSize, cursor: cursor.value },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
     refetchInterval: pollMs,
   });
 }
 
-export function usePendingAccessRequests() {
+/** One page of pending access requests, with the services at their limit. */
+export function usePendingAccessRequests(cursor: Ref<string | undefined> = ref<string | undefined>()) {
   return useQuery({
-    queryKey: [...queryKeys.accessRequests, "pending"],
+    queryKey: [...queryKeys.accessRequests, "pending", cursor],
     queryFn: ({ signal }) =>
-      api<AccessRequestPage>("/access-requests", { query: { status: "pending", limit: 100 }, signal }),
+      api<AccessRequestPage>("/access-requests", {
+        query: { status: "pending", limit: approvalsPageSize, cursor: cursor.value },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
     refetchInterval: pollMs,
   });
 }
@@ -139,11 +154,16 @@ export function useGrantedSecrets(serviceName: Ref<string | undefined>) {
   });
 }
 
-export function usePendingServiceTokens() {
+/** One page of pending service tokens, with the names and addresses at their limit. */
+export function usePendingServiceTokens(cursor: Ref<string | undefined> = ref<string | undefined>()) {
   return useQuery({
-    queryKey: [...queryKeys.serviceTokens, "pending"],
+    queryKey: [...queryKeys.serviceTokens, "pending", cursor],
     queryFn: ({ signal }) =>
-      api<ServiceTokenPage>("/service-tokens", { query: { status: "pending", limit: 100 }, signal }),
+      api<ServiceTokenPage>("/service-tokens", {
+        query: { status: "pending", limit: approvalsPageSize, cursor: cursor.value },
+        signal,
+      }),
+    placeholderData: keepPreviousData,
     refetchInterval: pollMs,
   });
 }

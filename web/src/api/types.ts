@@ -63,9 +63,22 @@ export interface AccessRequest {
   requestedDescription: string | null;
 }
 
+/**
+ * A pending queue at the vault's limit (`MAX_PENDING_*`): further registrations or new secret names are
+ * refused until an admin decides some. Exactly one of `serviceName` and `clientAddress` is set.
+ */
+export interface PendingLimit {
+  serviceName: string | null;
+  clientAddress: string | null;
+  pending: number;
+  limit: number;
+}
+
 export interface AccessRequestPage {
   accessRequests: AccessRequest[];
   nextCursor: string | null;
+  /** Services whose pending requests reached the limit, whatever the page. */
+  pendingLimitsReached: PendingLimit[];
 }
 
 export type TokenStatus = "pending" | "approved" | "denied" | "revoked";
@@ -83,11 +96,17 @@ export interface ServiceToken {
   accessCount: number;
   /** Secrets already granted to this service name: what approving the token hands over. */
   inheritedGrants: number;
+  /** First 8 hex characters of the token's SHA-256; the service logs the same at start-up. */
+  fingerprint: string;
+  /** Where the registration came from; null for tokens registered before it was kept. */
+  clientAddress: string | null;
 }
 
 export interface ServiceTokenPage {
   serviceTokens: ServiceToken[];
   nextCursor: string | null;
+  /** Service names and client addresses whose pending tokens reached the limit. */
+  pendingLimitsReached: PendingLimit[];
 }
 
 export interface AuditEvent {
