@@ -310,12 +310,12 @@ describe("deploy/nats.conf", () => {
           }
           for (const subject of topics) {
             // Only the vault publishes events; the audit trail's go through JetStream to the audit service.
-            const listeners: User[] =
-              subject === "v1.vault.events.secret-changed"
-                ? ["vault", "gateway"]
-                : subject.startsWith("v1.vault.")
-                  ? ["vault"]
-                  : [];
+            const gatewayHears = ["v1.vault.events.secret-changed", "v1.vault.events.service-tokens-changed"];
+            const listeners: User[] = gatewayHears.includes(subject)
+              ? ["vault", "gateway"]
+              : subject.startsWith("v1.vault.")
+                ? ["vault"]
+                : [];
             expected.push(`${user} listen ${subject}: ${listeners.includes(user) ? "allowed" : "denied"}`);
             checks.push(
               trySubscribe(nc, absolute(subject)).then(
