@@ -59,6 +59,24 @@ function headerFrames(streamId: number, endStream: boolean, block: Buffer): Buff
   return frames;
 }
 
+/**
+ * Raises SETTINGS_MAX_HEADER_LIST_SIZE in the server's first SETTINGS frame to `maxHeaderBlockBytes`:
+ * Bun advertises 64 KiB, and clients (nghttp2) then fail a larger call themselves with a connection
+ * error instead of letting the gateway answer it. Returns undefined until the frame is complete.
+ */
+export function raiseHeaderListSize(serverBytes: Buffer): Buffer | undefined {
+  if (serverBytes.length < frameHeaderBytes) return undefined;
+  const length = serverBytes.readUIntBE(0, 3);
+  if (serverBytes.length < frameHeaderBytes + length) return undefined;
+  const out = Buffer.from(serverBytes);
+  if (out[3] === 0x4 && ((out[4] ?? 0) & 0x1) === 0) {
+    for (let at = frameHeaderBytes; at + 6 <= frameHeaderBytes + length; at += 6) {
+      if (out.readUInt16BE(at) === 0x6) out.writeUInt32BE(maxHeaderBlockBytes, at + 2);
+    }
+  }
+  return out;
+}
+
 /** The parsing half: bytes from the client in, bytes for the server out. Throws on a violation. */
 export class HeaderBlockRewriter {
   private readonly decoder = new HpackDecoder();
@@ -133,7 +151,9 @@ export class HeaderBlockRewriter {
     }
     if ((flags & flag.endHeaders) === 0) return;
     this.block = undefined;
-    const decoded = this.decoder.decode(Buffer.concat(block.fragments), this.maxMetadataBytes);
+    const decoded = this.decoder.decode(Buffer.concat(block.fragments), this.maxMetadataBytes, (name) =>
+      routingHeaders.has(name.toString("latin1")),
+    );
     let headers = decoded.headers.filter(([name]) => name.toString("latin1") !== oversizeMarker);
     if (decoded.truncated) {
       headers = headers.filter(
@@ -157,12 +177,20 @@ export function guardHeaderBlocks(
 ): Duplex {
   const rewriter = new HeaderBlockRewriter(options.maxMetadataBytes, options.onPreface);
   let violated = false;
+  let serverHead: Buffer | undefined = Buffer.alloc(0);
   const guarded = new Duplex({
     read() {
       socket.resume();
     },
     write(chunk: Buffer, _encoding, callback) {
       if (socket.destroyed) return callback();
+      if (serverHead !== undefined) {
+        serverHead = Buffer.concat([serverHead, chunk]);
+        const head = raiseHeaderListSize(serverHead);
+        if (head === undefined) return callback();
+        serverHead = undefined;
+        chunk = head;
+      }
       if (socket.write(chunk)) callback();
       else socket.once("drain", () => callback());
     },

@@ -184,8 +184,15 @@ export class HpackDecoder {
     this.maxTableBytes = tableLimit;
   }
 
-  /** Decodes one complete header block; keeps headers only while the list is at most `keepBytes`. */
-  decode(block: Buffer, keepBytes: number): DecodedBlock {
+  /**
+   * Decodes one complete header block; keeps headers only while the list is at most `keepBytes`, except
+   * those `alwaysKeep` names (whatever comes before them).
+   */
+  decode(
+    block: Buffer,
+    keepBytes: number,
+    alwaysKeep: (name: Buffer) => boolean = () => false,
+  ): DecodedBlock {
     const headers: [Buffer, Buffer][] = [];
     let listBytes = 0;
     let position = 0;
@@ -224,7 +231,7 @@ export class HpackDecoder {
     };
     const emit = (name: Buffer, value: Buffer | undefined, size: number) => {
       listBytes += size + entryOverhead;
-      if (value !== undefined && listBytes <= keepBytes) headers.push([name, value]);
+      if (value !== undefined && (listBytes <= keepBytes || alwaysKeep(name))) headers.push([name, value]);
     };
 
     while (position < block.length) {
@@ -243,7 +250,7 @@ export class HpackDecoder {
         const name = nameIndex === 0 ? string(true).bytes : lookup(nameIndex).name;
         if (!name) throw new HpackError("missing name");
         // An inserted value must be known exactly (up to the table size) to keep the table in step.
-        const fits = listBytes + name.length + entryOverhead <= keepBytes;
+        const fits = listBytes + name.length + entryOverhead <= keepBytes || alwaysKeep(name);
         const value = string(fits || indexing, fits ? undefined : indexing ? this.maxTableBytes : undefined);
         emit(name, fits ? value.bytes : undefined, name.length + value.length);
         if (indexing) this.insert(name, value.bytes, name.length + value.length + entryOverhead);
