@@ -81,6 +81,42 @@ describe("gateway configuration", () => {
     expect(problems.join("\n")).toMatch(/GRPC_TLS_CERT and GRPC_TLS_KEY must be set together/);
   });
 
+  it("parses the transport bounds, with safe defaults and limits", () => {
+    expect(parseGatewayConfig({})).toMatchObject({
+      grpcMaxConcurrentStreams: 100,
+      grpcMaxConnections: 10_000,
+      grpcMaxConnectionsPerAddress: 100,
+      grpcHandshakeTimeoutMs: 10_000,
+      grpcMaxConnectionIdleMs: 300_000,
+      grpcMaxConnectionAgeMs: 3_600_000,
+      grpcMaxConnectionAgeGraceMs: 60_000,
+      grpcRequestMessageTimeoutMs: 10_000,
+      grpcMaxMetadataBytes: 8_192,
+    });
+    const config = parseGatewayConfig({
+      GRPC_MAX_CONCURRENT_STREAMS: "50",
+      GRPC_MAX_CONNECTIONS_PER_ADDRESS: "5",
+      GRPC_HANDSHAKE_TIMEOUT_MS: "500",
+      GRPC_REQUEST_MESSAGE_TIMEOUT_MS: "2000",
+      GRPC_MAX_METADATA_BYTES: "16384",
+    });
+    expect(config).toMatchObject({
+      grpcMaxConcurrentStreams: 50,
+      grpcMaxConnectionsPerAddress: 5,
+      grpcHandshakeTimeoutMs: 500,
+      grpcRequestMessageTimeoutMs: 2_000,
+      grpcMaxMetadataBytes: 16_384,
+    });
+    const problems = problemsOf({
+      GRPC_MAX_CONCURRENT_STREAMS: "0",
+      GRPC_MAX_METADATA_BYTES: "1048576",
+      GRPC_HANDSHAKE_TIMEOUT_MS: "soon",
+    }).join("\n");
+    expect(problems).toMatch(/GRPC_MAX_CONCURRENT_STREAMS must be at least 1/);
+    expect(problems).toMatch(/GRPC_MAX_METADATA_BYTES must be at most 32768/);
+    expect(problems).toMatch(/GRPC_HANDSHAKE_TIMEOUT_MS/);
+  });
+
   it("accepts a certificate and key given together", () => {
     const config = parseGatewayConfig({ GRPC_TLS_CERT: "/c.pem", GRPC_TLS_KEY: "/k.pem" });
     expect(config).toMatchObject({ tlsCertFile: "/c.pem", tlsKeyFile: "/k.pem" });

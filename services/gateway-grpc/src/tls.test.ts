@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { credentials, Metadata, status } from "@grpc/grpc-js";
 import { X509Certificate } from "@peculiar/x509";
 import { MemoryBus } from "@secrets/bus";
@@ -225,5 +226,49 @@ describe("a tls folder holding something else", () => {
     writeFileSync(join(dir, "tls", "notes.txt"), "mine");
     await expect(ensureGeneratedTls({ dataDir: dir })).rejects.toThrow(/exists without TLS material/);
     expect(readdirSync(join(dir, "tls"))).toEqual(["notes.txt"]);
+  });
+});
+
+describe("the gateway's TLS policy", () => {
+  it("refuses a client that offers only CBC suites, and negotiates an AEAD suite otherwise", async () => {
+    const dir = dataDir();
+    const setup = await loadServerTls(tlsConfig(dir), silentLogger);
+    const gateway = createGatewayServer({
+      bus: new MemoryBus({ namespace: "tls-policy", logger: silentLogger }),
+      logger: silentLogger,
+      vaultTimeoutMs: 1_000,
+      rateLimits: { registerPerMinute: 10, authFailuresPerMinute: 10 },
+    });
+    try {
+      const port = await gateway.listen("127.0.0.1", 0, setup.credentials);
+      const ca = readFileSync(join(dir, "tls", "ca.crt"));
+      const handshake = (options: Partial<ConnectionOptions>) =>
+        new Promise<{ cipher?: string; protocol?: string | null; error?: string }>((resolve) => {
+          const socket = tlsConnect(
+            { host: "127.0.0.1", port, servername: "localhost", ca, ALPNProtocols: ["h2"], ...options },
+            () => {
+              resolve({ cipher: socket.getCipher().name, protocol: socket.getProtocol() });
+              socket.destroy();
+            },
+          );
+          socket.on("error", (error) => resolve({ error: error.message }));
+        });
+      const cbc = await handshake({
+        maxVersion: "TLSv1.2",
+        ciphers:
+          "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA256:AES256-SHA",
+      });
+      expect(cbc.error).toBeDefined();
+      const tls12 = await handshake({ maxVersion: "TLSv1.2" });
+      expect(tls12.protocol).toBe("TLSv1.2");
+      expect(tls12.cipher).toMatch(/^ECDHE-(ECDSA|RSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)$/);
+      const tls13 = await handshake({});
+      expect(tls13.protocol).toBe("TLSv1.3");
+      expect(tls13.cipher).toMatch(/^TLS_(AES_\d+_GCM_SHA\d+|CHACHA20_POLY1305_SHA256)$/);
+      const tls11 = await handshake({ minVersion: "TLSv1", maxVersion: "TLSv1.1" });
+      expect(tls11.error).toBeDefined();
+    } finally {
+      await gateway.shutdown(100);
+    }
   });
 });
