@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import {
   type GetSecretResponse,
+  type GetSecretsResponse,
   type RegisterTokenResponse,
   SecretsServiceClient,
 } from "@secrets/proto/secrets";
@@ -91,6 +92,26 @@ export function secretsClient(address: string, caFile: string | undefined) {
           ),
         token,
         options.deadlineMs ?? 10_000,
+      ),
+    /** GetSecrets: one result per secret (value, or the code and reason GetSecret would have failed with). */
+    getSecrets: (
+      secrets: { secretName: string; description?: string }[],
+      token: string,
+      options: { deadlineMs?: number } = {},
+    ) =>
+      settle<GetSecretsResponse>(
+        (metadata, callOptions, callback) =>
+          client.getSecrets(
+            {
+              secrets: secrets.map((s) => ({ secretName: s.secretName, description: s.description ?? "" })),
+              token: "",
+            },
+            metadata,
+            callOptions,
+            callback,
+          ),
+        token,
+        options.deadlineMs ?? 30_000,
       ),
     registerToken: (serviceName: string, token: string, serviceVersion = "1.0.0") =>
       settle<RegisterTokenResponse>(
