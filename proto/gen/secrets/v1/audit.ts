@@ -35,7 +35,10 @@ export interface AuditEvent {
   userAgent: string;
   /** The id of the access request, service token or admin token an action concerns. */
   targetId: string;
-  /** The name of what an action concerns when no field above names it (an admin token's holder). */
+  /**
+   * The name of what an action concerns when no field above names it (an admin token's holder; a
+   * service token's fingerprint, the first 8 hex characters of its SHA-256).
+   */
   subject: string;
 }
 
