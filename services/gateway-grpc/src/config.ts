@@ -91,6 +91,11 @@ export const gatewayConfigSpec = {
     { default: 10, min: 1, max: 1_000_000 },
   ),
   trustedProxies: trustedProxiesField,
+  proxyProtocol: env.bool(
+    "GATEWAY_PROXY_PROTOCOL",
+    "connections from GATEWAY_TRUSTED_PROXIES start with a PROXY protocol header (v1 or v2) naming the client, as the shipped nginx balancer sends",
+    { default: false },
+  ),
   watchMaxStreams: env.int(
     "GATEWAY_WATCH_MAX_STREAMS",
     "WatchSecrets streams open at once across all peers; more are refused (RESOURCE_EXHAUSTED)",
@@ -170,6 +175,11 @@ export type GatewayConfig = ConfigOf<typeof gatewayConfigSpec>;
 function crossFieldProblems(environment: Record<string, string | undefined>): string[] {
   const set = (name: string) => (environment[name] ?? "") !== "";
   const problems: string[] = [];
+  if (/^(true|1|yes)$/i.test(environment.GATEWAY_PROXY_PROTOCOL ?? "") && !set("GATEWAY_TRUSTED_PROXIES")) {
+    problems.push(
+      "GATEWAY_PROXY_PROTOCOL needs GATEWAY_TRUSTED_PROXIES: the addresses of the balancers that send it",
+    );
+  }
   if (set("GRPC_TLS_CERT") !== set("GRPC_TLS_KEY")) {
     problems.push("GRPC_TLS_CERT and GRPC_TLS_KEY must be set together (or both unset to generate them)");
   }

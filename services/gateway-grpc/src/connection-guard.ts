@@ -7,11 +7,13 @@
  * Why not grpc-js's own listener: it takes no connection limits or handshake timeout, and Bun's
  * `tls.Server` reports `handshakeTimeout` (tlsClientError) without closing the socket.
  */
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, isIP, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "@secrets/logger";
+import { budgetKey, normalAddress, type TrustedProxies } from "./client-address.ts";
 import { guardHeaderBlocks } from "./header-block-guard.ts";
+import { readProxyHeader } from "./proxy-protocol.ts";
 import { serverTlsPolicy } from "./tls.ts";
 import type { TransportLimits } from "./transport-limits.ts";
 
@@ -35,13 +37,26 @@ export interface GuardedListenerOptions {
   limits: TransportLimits;
   /** Receives each admitted connection, speaking HTTP/2 in the clear. */
   inject: (connection: Duplex) => void;
+  /**
+   * Balancers whose connections start with a PROXY protocol header naming the client (see
+   * `proxy-protocol.ts`); a connection from one without a valid header is closed. Unset: none.
+   */
+  proxyProtocolFrom?: TrustedProxies;
   logger: Logger;
 }
 
 /** `::ffff:10.0.0.1` and `10.0.0.1` are one client. */
 function clientAddress(socket: Socket): string {
-  const address = socket.remoteAddress ?? "unknown";
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
+  return normalAddress(socket.remoteAddress ?? "") || "unknown";
+}
+
+/** From now on the socket reports `address` as its peer: grpc-js, the budgets and the audit see the client. */
+function speakFor(socket: Socket, address: string): void {
+  Object.defineProperty(socket, "remoteAddress", { get: () => address, configurable: true });
+  Object.defineProperty(socket, "remoteFamily", {
+    get: () => (isIP(address) === 6 ? "IPv6" : "IPv4"),
+    configurable: true,
+  });
 }
 
 /** Logs refusals at most once per interval, with how many there were, so a flood cannot flood the log. */
@@ -73,8 +88,26 @@ export function listenGuarded(options: GuardedListenerOptions): Promise<GuardedL
         })
       : undefined;
 
+  const proxies = options.proxyProtocolFrom;
+  const accept = (socket: Socket) => {
+    if (!proxies?.has(clientAddress(socket))) return admit(socket);
+    socket.on("error", () => socket.destroy());
+    readProxyHeader(socket, limits.handshakeTimeoutMs).then(
+      (address) => {
+        if (address !== "") speakFor(socket, normalAddress(address) || address);
+        admit(socket);
+      },
+      (error: unknown) => {
+        refused(
+          `no valid PROXY header from a trusted proxy (${error instanceof Error ? error.message : error})`,
+        );
+        socket.destroy();
+      },
+    );
+  };
+
   const admit = (socket: Socket) => {
-    const address = clientAddress(socket);
+    const address = budgetKey(clientAddress(socket));
     const fromAddress = perAddress.get(address) ?? 0;
     if (open.size >= limits.maxConnections) {
       refused("GRPC_MAX_CONNECTIONS reached");
@@ -122,15 +155,16 @@ export function listenGuarded(options: GuardedListenerOptions): Promise<GuardedL
         socket.destroy();
         return;
       }
-      // Bun's wrapped TLS socket does not report the peer: the raw socket's address is the client's.
+      // Bun's wrapped TLS socket does not always report the peer, and never the one a PROXY header
+      // named: the raw socket's address is the client's.
       for (const key of ["remoteAddress", "remotePort", "remoteFamily"] as const) {
-        if (secure[key] === undefined) Object.defineProperty(secure, key, { get: () => socket[key] });
+        Object.defineProperty(secure, key, { get: () => socket[key], configurable: true });
       }
       guard(secure);
     });
   };
 
-  const server: Server = createServer(admit);
+  const server: Server = createServer(accept);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {

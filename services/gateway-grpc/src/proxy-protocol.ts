@@ -4,6 +4,7 @@
  * (`proxy_protocol on`), HAProxy and cloud balancers version 2. The gateway reads it only on connections
  * from a trusted proxy; from anyone else it would be a claim to be another client.
  */
+import type { Socket } from "node:net";
 
 /** The 12-byte signature that starts a version 2 header. */
 const v2Signature = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
@@ -73,4 +74,38 @@ export function parseProxyHeader(data: Buffer): ProxyHeader {
     return v1Probe < v1.byteLength ? { state: "incomplete" } : parseV1(data);
   }
   return { state: "invalid", problem: "the connection did not start with a PROXY protocol header" };
+}
+
+/**
+ * Reads the PROXY header at the start of `socket` and gives back whatever followed it (the client's TLS
+ * hello), so the socket reads on as if the header had never been there. Resolves with the client's
+ * address ("" when the proxy spoke for itself); rejects on anything else, or when `timeoutMs` passes.
+ */
+export function readProxyHeader(socket: Socket, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0);
+    const timer = setTimeout(() => finish(new Error("no PROXY header in time")), timeoutMs);
+    timer.unref?.();
+    function finish(outcome: Error | { address: string; rest: Buffer }) {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      if (outcome instanceof Error) return reject(outcome);
+      socket.pause();
+      if (outcome.rest.byteLength > 0) socket.unshift(outcome.rest);
+      resolve(outcome.address);
+    }
+    function onData(chunk: Buffer) {
+      received = Buffer.concat([received, chunk]);
+      const header = parseProxyHeader(received);
+      if (header.state === "incomplete") return;
+      if (header.state === "invalid") return finish(new Error(header.problem));
+      finish({ address: header.address, rest: received.subarray(header.length) });
+    }
+    function onClose() {
+      finish(new Error("closed before its PROXY header"));
+    }
+    socket.on("data", onData);
+    socket.once("close", onClose);
+  });
 }

@@ -15,6 +15,7 @@ export function gatewayServerOptions(config: GatewayConfig): Omit<GatewayDeps, "
       tokenRefusalsPerMinute: config.rateLimitTokenRefusalsPerMinute,
     },
     trustedProxies: config.trustedProxies,
+    proxyProtocol: config.proxyProtocol,
     watchLimits: { maxStreams: config.watchMaxStreams, maxStreamsPerPeer: config.watchMaxStreamsPerPeer },
     keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
     transport: transportLimitsFromConfig(config),

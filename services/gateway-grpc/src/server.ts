@@ -58,6 +58,8 @@ export interface GatewayDeps {
   };
   /** Addresses and CIDR ranges of proxies whose `x-forwarded-for` is believed; default none. */
   trustedProxies?: readonly string[];
+  /** Connections from `trustedProxies` start with a PROXY protocol header naming the client. */
+  proxyProtocol?: boolean;
   /** When summaries of throttled calls go to the vault (see `throttle-report.ts`). */
   throttleReport?: { quietMs: number; maxWindowMs: number };
   /** How often the approved token keys are fetched without an announcement; default 30 s. */
@@ -196,6 +198,7 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
         limits: transport,
         inject: (connection) => injector.injectConnection(connection),
         logger: deps.logger,
+        ...(deps.proxyProtocol ? { proxyProtocolFrom: trusted } : {}),
       });
       listeners.push(listener);
       return listener.port;

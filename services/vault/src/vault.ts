@@ -1,4 +1,11 @@
-import { auditStreamSpec, type Bus, publish, type Subscription, secretChangedTopic } from "@secrets/bus";
+import {
+  auditStreamSpec,
+  type Bus,
+  publish,
+  type Subscription,
+  secretChangedTopic,
+  serviceTokensChangedTopic,
+} from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { SealingKeyPair } from "@secrets/sealing";
 import { sql } from "drizzle-orm";
@@ -25,8 +32,10 @@ import { createGetSecretService } from "./secrets/get-secret-service.ts";
 import { createSecretsAdminService } from "./secrets/secrets-admin-service.ts";
 import { createWatchDal } from "./secrets/watch-dal.ts";
 import { createWatchService } from "./secrets/watch-service.ts";
+import { createApprovedTokenKeys } from "./service-tokens/approved-token-keys.ts";
 import { createRegisterTokenService } from "./service-tokens/register-token-service.ts";
 import { createServiceTokensAdminService } from "./service-tokens/service-tokens-admin-service.ts";
+import { createThrottleReportService } from "./service-tokens/throttle-report-service.ts";
 import { createTokenAuthenticator } from "./service-tokens/token-authenticator.ts";
 import { createUsageRecorder } from "./usage/usage-recorder.ts";
 
@@ -92,6 +101,11 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const cache = createLookupCache(options.cache ?? defaultCacheOptions);
   const invalidator = createCacheInvalidator({ bus, cache, logger });
   const lookups = cachedLookups(cache, dals);
+  // Gateways keep the approved token keys: a change to any token's status tells them to fetch them again.
+  const announce: typeof invalidator.announce = async (change) => {
+    await invalidator.announce(change);
+    if ((change.tokenIds?.length ?? 0) > 0 || change.all) publish(bus, serviceTokensChangedTopic, {});
+  };
   const cachedTokens = { ...dals.serviceTokens, findByHash: lookups.findTokenByHash };
   const pendingLimits: PendingLimits = {
     ...(options.pendingLimits ?? defaultPendingLimits),
@@ -119,7 +133,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const expiry = createPendingExpiry({
     dal: createExpiryDal({ db }),
     audit,
-    announce: invalidator.announce,
+    announce,
     logger,
     options: options.pendingExpiry ?? { maxAgeMs: 30 * 86_400_000, checkIntervalMs: 3_600_000 },
   });
@@ -161,6 +175,8 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         logger,
         pendingLimits,
       }),
+      approvedTokenKeys: createApprovedTokenKeys({ db }),
+      reportThrottled: createThrottleReportService({ serviceTokens: cachedTokens, recorder, logger }),
       authorizeWatch: createWatchService({
         authenticate,
         grants: createWatchDal({ db }),
@@ -199,12 +215,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         announce: invalidator.announce,
         pendingLimits,
       }),
-      serviceTokens: createServiceTokensAdminService({
-        dals,
-        audit,
-        announce: invalidator.announce,
-        pendingLimits,
-      }),
+      serviceTokens: createServiceTokensAdminService({ dals, audit, announce, pendingLimits }),
     }),
   ];
   await bus.flush();

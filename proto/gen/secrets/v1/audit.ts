@@ -40,6 +40,8 @@ export interface AuditEvent {
    * service token's fingerprint, the first 8 hex characters of its SHA-256).
    */
   subject: string;
+  /** How many calls the event stands for when it summarises refusals ("calls.throttled"); 0 for one call. */
+  refusedCalls: number;
 }
 
 /**
@@ -105,6 +107,7 @@ function createBaseAuditEvent(): AuditEvent {
     userAgent: "",
     targetId: "",
     subject: "",
+    refusedCalls: 0,
   };
 }
 
@@ -154,6 +157,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     }
     if (message.subject !== "") {
       writer.uint32(122).string(message.subject);
+    }
+    if (message.refusedCalls !== 0) {
+      writer.uint32(160).int32(message.refusedCalls);
     }
     return writer;
   },
@@ -291,6 +297,14 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.subject = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.refusedCalls = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -323,6 +337,7 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     message.userAgent = object.userAgent ?? "";
     message.targetId = object.targetId ?? "";
     message.subject = object.subject ?? "";
+    message.refusedCalls = object.refusedCalls ?? 0;
     return message;
   },
 };

@@ -162,6 +162,63 @@ export interface GrantKey {
   serviceName: string;
 }
 
+/**
+ * Asks for the keys of every approved service token, so a gateway tells an approved token from an unknown
+ * one without asking: an unknown token's calls spend its client address's budget, an approved one's never
+ * do, so a flood of bad tokens from one address cannot lock out the approved services behind it.
+ */
+export interface VaultApprovedTokenKeysRequest {
+}
+
+export interface VaultApprovedTokenKeysReply {
+  /**
+   * `approved_token_key_length` bytes per approved token, concatenated: the first bytes of
+   * SHA-256("secrets.v1.approved-token-key:" + hex SHA-256 of the token). A gateway computes the key from a
+   * presented token; nobody can turn a key back into the token's hash, which is a credential on the bus.
+   */
+  keys: Buffer;
+  /**
+   * Approved tokens left out because the reply holds at most 100,000 keys: their calls still work, they
+   * spend the address budget until a successful call teaches the gateway their key.
+   */
+  omitted: number;
+}
+
+/**
+ * Published by the vault after a service token's status changed (approved, denied, revoked, expired), so
+ * gateways fetch the approved keys again. Names nothing.
+ */
+export interface ServiceTokensChanged {
+}
+
+/**
+ * Calls a gateway refused without asking the vault because a budget was spent, summarised, so the audit
+ * trail counts every attempt without one durable event per call of a flood.
+ */
+export interface VaultReportThrottledRequest {
+  /** At most 100 entries. */
+  entries: ThrottledCalls[];
+}
+
+export interface ThrottledCalls {
+  /** The RPC: "GetSecret", "GetSecrets", "RegisterToken" or "WatchSecrets". */
+  method: string;
+  /** The budget that was spent: "token" (refusals of this token) or "address" (unknown tokens from it). */
+  budget: string;
+  /** The token, forwarded as its hash (`sha256_…`); empty for the address budget. */
+  token: string;
+  /** The client address (for an IPv6 client, the address of its first refused call). */
+  ipAddress: string;
+  /** Calls refused, at least 1. */
+  count: number;
+  /** First and last refusal, ms since the Unix epoch. */
+  firstMs: number;
+  lastMs: number;
+}
+
+export interface VaultReportThrottledReply {
+}
+
 function createBaseCallerContext(): CallerContext {
   return { requestId: "", ipAddress: "", userAgent: "" };
 }
@@ -1455,6 +1512,384 @@ export const GrantKey: MessageFns<GrantKey> = {
     const message = createBaseGrantKey();
     message.secretId = object.secretId ?? "";
     message.serviceName = object.serviceName ?? "";
+    return message;
+  },
+};
+
+function createBaseVaultApprovedTokenKeysRequest(): VaultApprovedTokenKeysRequest {
+  return {};
+}
+
+export const VaultApprovedTokenKeysRequest: MessageFns<VaultApprovedTokenKeysRequest> = {
+  encode(_: VaultApprovedTokenKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultApprovedTokenKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultApprovedTokenKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultApprovedTokenKeysRequest>, I>>(base?: I): VaultApprovedTokenKeysRequest {
+    return VaultApprovedTokenKeysRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultApprovedTokenKeysRequest>, I>>(_: I): VaultApprovedTokenKeysRequest {
+    const message = createBaseVaultApprovedTokenKeysRequest();
+    return message;
+  },
+};
+
+function createBaseVaultApprovedTokenKeysReply(): VaultApprovedTokenKeysReply {
+  return { keys: Buffer.alloc(0), omitted: 0 };
+}
+
+export const VaultApprovedTokenKeysReply: MessageFns<VaultApprovedTokenKeysReply> = {
+  encode(message: VaultApprovedTokenKeysReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keys.length !== 0) {
+      writer.uint32(10).bytes(message.keys);
+    }
+    if (message.omitted !== 0) {
+      writer.uint32(16).int32(message.omitted);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultApprovedTokenKeysReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultApprovedTokenKeysReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keys = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.omitted = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultApprovedTokenKeysReply>, I>>(base?: I): VaultApprovedTokenKeysReply {
+    return VaultApprovedTokenKeysReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultApprovedTokenKeysReply>, I>>(object: I): VaultApprovedTokenKeysReply {
+    const message = createBaseVaultApprovedTokenKeysReply();
+    message.keys = object.keys ?? Buffer.alloc(0);
+    message.omitted = object.omitted ?? 0;
+    return message;
+  },
+};
+
+function createBaseServiceTokensChanged(): ServiceTokensChanged {
+  return {};
+}
+
+export const ServiceTokensChanged: MessageFns<ServiceTokensChanged> = {
+  encode(_: ServiceTokensChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceTokensChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceTokensChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ServiceTokensChanged>, I>>(base?: I): ServiceTokensChanged {
+    return ServiceTokensChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceTokensChanged>, I>>(_: I): ServiceTokensChanged {
+    const message = createBaseServiceTokensChanged();
+    return message;
+  },
+};
+
+function createBaseVaultReportThrottledRequest(): VaultReportThrottledRequest {
+  return { entries: [] };
+}
+
+export const VaultReportThrottledRequest: MessageFns<VaultReportThrottledRequest> = {
+  encode(message: VaultReportThrottledRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      ThrottledCalls.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultReportThrottledRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultReportThrottledRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(ThrottledCalls.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultReportThrottledRequest>, I>>(base?: I): VaultReportThrottledRequest {
+    return VaultReportThrottledRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultReportThrottledRequest>, I>>(object: I): VaultReportThrottledRequest {
+    const message = createBaseVaultReportThrottledRequest();
+    message.entries = object.entries?.map((e) => ThrottledCalls.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseThrottledCalls(): ThrottledCalls {
+  return { method: "", budget: "", token: "", ipAddress: "", count: 0, firstMs: 0, lastMs: 0 };
+}
+
+export const ThrottledCalls: MessageFns<ThrottledCalls> = {
+  encode(message: ThrottledCalls, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== "") {
+      writer.uint32(10).string(message.method);
+    }
+    if (message.budget !== "") {
+      writer.uint32(18).string(message.budget);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    if (message.ipAddress !== "") {
+      writer.uint32(34).string(message.ipAddress);
+    }
+    if (message.count !== 0) {
+      writer.uint32(40).int32(message.count);
+    }
+    if (message.firstMs !== 0) {
+      writer.uint32(48).int64(message.firstMs);
+    }
+    if (message.lastMs !== 0) {
+      writer.uint32(56).int64(message.lastMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ThrottledCalls {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseThrottledCalls();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.method = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.budget = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.count = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.firstMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lastMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ThrottledCalls>, I>>(base?: I): ThrottledCalls {
+    return ThrottledCalls.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ThrottledCalls>, I>>(object: I): ThrottledCalls {
+    const message = createBaseThrottledCalls();
+    message.method = object.method ?? "";
+    message.budget = object.budget ?? "";
+    message.token = object.token ?? "";
+    message.ipAddress = object.ipAddress ?? "";
+    message.count = object.count ?? 0;
+    message.firstMs = object.firstMs ?? 0;
+    message.lastMs = object.lastMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseVaultReportThrottledReply(): VaultReportThrottledReply {
+  return {};
+}
+
+export const VaultReportThrottledReply: MessageFns<VaultReportThrottledReply> = {
+  encode(_: VaultReportThrottledReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VaultReportThrottledReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVaultReportThrottledReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<VaultReportThrottledReply>, I>>(base?: I): VaultReportThrottledReply {
+    return VaultReportThrottledReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VaultReportThrottledReply>, I>>(_: I): VaultReportThrottledReply {
+    const message = createBaseVaultReportThrottledReply();
     return message;
   },
 };
