@@ -4,6 +4,7 @@
  * transaction that holds a PostgreSQL advisory lock on the queue: two registrations cannot both see
  * "2 pending" and both insert the third. PGlite runs one transaction at a time, and takes the same lock.
  */
+import { BusError, ErrorCode } from "@secrets/bus";
 import { sql } from "drizzle-orm";
 import type { Database } from "./connection.ts";
 
@@ -62,16 +63,49 @@ export const defaultPendingLimits = {
 const localTails = new Map<string, Promise<unknown>>();
 
 /**
+ * Longest wait for a turn. The advisory lock, not this chain, keeps the limit, so work that waited this
+ * long is refused (its caller's deadline has passed by then) instead of piling up behind a transaction
+ * that a database outage left hanging.
+ */
+export const maxQueueWaitMs = 5_000;
+
+/**
  * Runs `work` (a transaction that takes the queue's advisory lock) after this process's earlier work on
  * the same queue. Without it, 500 requests of one service opened 500 transactions that each held a pool
  * connection while waiting for the lock, starving everything else (and tripping postgres.js, which then
  * pipelined a BEGIN behind a busy connection: UNSAFE_TRANSACTION). The advisory lock still orders work
- * across vault replicas; this only keeps one process from queueing inside the database.
+ * across vault replicas; this only keeps one process from queueing inside the database. A turn that does
+ * not come within `maxWaitMs` fails with UNAVAILABLE, so an outage cannot leave a backlog behind it.
  */
-export function serializedPerQueue<T>(queue: string, key: string, work: () => Promise<T>): Promise<T> {
+export function serializedPerQueue<T>(
+  queue: string,
+  key: string,
+  work: () => Promise<T>,
+  maxWaitMs = maxQueueWaitMs,
+): Promise<T> {
   const id = `${queue}\u0000${key}`;
   const previous = localTails.get(id) ?? Promise.resolve();
-  const run = previous.then(work, work);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const waited = new Promise<"waited">((resolve) => {
+    timer = setTimeout(() => resolve("waited"), maxWaitMs);
+  });
+  const turn = Promise.race([
+    previous.then(
+      () => "turn" as const,
+      () => "turn" as const,
+    ),
+    waited,
+  ]);
+  const run = turn.then((outcome) => {
+    clearTimeout(timer);
+    if (outcome === "waited") {
+      throw new BusError(
+        ErrorCode.UNAVAILABLE,
+        "The vault is busy with this service's requests; try again shortly",
+      );
+    }
+    return work();
+  });
   const tail = run.catch(() => {});
   localTails.set(id, tail);
   void tail.then(() => {
