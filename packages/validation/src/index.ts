@@ -1,3 +1,4 @@
+export { addressKey } from "./address-key.ts";
 /** The input rules every boundary applies; each check returns the violations, empty when valid. */
 export { stripControlAndFormat, tokenFingerprint } from "./free-text.ts";
 export { checkGetSecret, checkGetSecrets, checkRegisterToken, maxSecretsPerCall } from "./requests.ts";

@@ -15,8 +15,8 @@
  */
 import { createHash } from "node:crypto";
 import { BusError, ErrorCode, Reason } from "@secrets/bus";
+import { addressKey } from "@secrets/validation";
 import type { ApprovedTokens } from "./approved-tokens.ts";
-import { budgetKey } from "./client-address.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import type { ThrottleReport } from "./throttle-report.ts";
 
@@ -88,7 +88,7 @@ export function createAuthBudgets(deps: AuthBudgetsDeps): AuthBudgets {
     approved: deps.approved,
     take(method, token, address) {
       const tokenHash = tokenHashOf(token);
-      const addressKey = budgetKey(address);
+      const key = addressKey(address);
       if (deps.approved.has(tokenHash)) {
         return {
           tokenHash,
@@ -105,13 +105,10 @@ export function createAuthBudgets(deps: AuthBudgetsDeps): AuthBudgets {
         deps.throttled.count(method, "token", tokenHash, address);
         throw spent("This token was refused too often", deps.tokenRefusals.retryAfterMs(tokenHash));
       }
-      if (!deps.unknownTokens.tryTake(addressKey)) {
+      if (!deps.unknownTokens.tryTake(key)) {
         deps.tokenRefusals.refund(tokenHash);
         deps.throttled.count(method, "address", "", address);
-        throw spent(
-          "Too many unregistered tokens from this address",
-          deps.unknownTokens.retryAfterMs(addressKey),
-        );
+        throw spent("Too many unregistered tokens from this address", deps.unknownTokens.retryAfterMs(key));
       }
       let settled = false;
       return {
@@ -120,7 +117,7 @@ export function createAuthBudgets(deps: AuthBudgetsDeps): AuthBudgets {
           if (settled) return;
           settled = true;
           if (verdict === "approved") deps.approved.learn(tokenHash);
-          if (verdict !== "unknown") deps.unknownTokens.refund(addressKey);
+          if (verdict !== "unknown") deps.unknownTokens.refund(key);
           if (verdict === "approved" || verdict === "none") deps.tokenRefusals.refund(tokenHash);
         },
       };

@@ -1,6 +1,7 @@
 import { Metadata } from "@grpc/grpc-js";
+import { addressKey } from "@secrets/validation";
 import { describe, expect, it } from "vitest";
-import { budgetKey, clientAddress, trustedProxies, trustedProxyProblem } from "./client-address.ts";
+import { clientAddress, trustedProxies, trustedProxyProblem } from "./client-address.ts";
 
 const forwarded = (...values: string[]) => {
   const metadata = new Metadata();
@@ -37,14 +38,14 @@ describe("clientAddress", () => {
   });
 });
 
-describe("budgetKey", () => {
+describe("addressKey", () => {
   it("is the address for IPv4 and the /64 for IPv6", () => {
-    expect(budgetKey("203.0.113.9")).toBe("203.0.113.9");
-    expect(budgetKey("2001:db8:1:2::1")).toBe("2001:db8:1:2::/64");
-    expect(budgetKey("2001:0db8:0001:0002:ffff:1:2:3")).toBe("2001:db8:1:2::/64");
-    expect(budgetKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
-    expect(budgetKey("::1")).toBe("0:0:0:0::/64");
-    expect(budgetKey("")).toBe("");
+    expect(addressKey("203.0.113.9")).toBe("203.0.113.9");
+    expect(addressKey("2001:db8:1:2::1")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:0db8:0001:0002:ffff:1:2:3")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
+    expect(addressKey("")).toBe("");
   });
 });
 

@@ -7,11 +7,13 @@
  * Why not grpc-js's own listener: it takes no connection limits or handshake timeout, and Bun's
  * `tls.Server` reports `handshakeTimeout` (tlsClientError) without closing the socket.
  */
+
 import { createServer, isIP, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "@secrets/logger";
-import { budgetKey, normalAddress, type TrustedProxies } from "./client-address.ts";
+import { addressKey } from "@secrets/validation";
+import { normalAddress, type TrustedProxies } from "./client-address.ts";
 import { guardHeaderBlocks } from "./header-block-guard.ts";
 import { readProxyHeader } from "./proxy-protocol.ts";
 import { serverTlsPolicy } from "./tls.ts";
@@ -107,7 +109,7 @@ export function listenGuarded(options: GuardedListenerOptions): Promise<GuardedL
   };
 
   const admit = (socket: Socket) => {
-    const address = budgetKey(clientAddress(socket));
+    const address = addressKey(clientAddress(socket));
     const fromAddress = perAddress.get(address) ?? 0;
     if (open.size >= limits.maxConnections) {
       refused("GRPC_MAX_CONNECTIONS reached");

@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { RegisterTokenRequest, RegisterTokenResponse } from "@secrets/proto/secrets";
-import { checkRegisterToken } from "@secrets/validation";
+import { addressKey, checkRegisterToken } from "@secrets/validation";
 import type { ApprovedTokens } from "./approved-tokens.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
-import { budgetKey, type TrustedProxies } from "./client-address.ts";
+import type { TrustedProxies } from "./client-address.ts";
 import type { RateLimiter } from "./rate-limiter.ts";
 import type { ThrottleReport } from "./throttle-report.ts";
 import { unaryCall } from "./unary-call.ts";
@@ -34,9 +34,9 @@ export function createRegisterTokenHandler(deps: RegisterTokenDeps) {
       const presented = checkWithPresentedToken(scope.metadata, request.token, () => []).token;
       const approved =
         presented !== "" && deps.approved.has(createHash("sha256").update(presented, "utf8").digest("hex"));
-      if (!approved && !deps.registrations.tryTake(budgetKey(address))) {
+      if (!approved && !deps.registrations.tryTake(addressKey(address))) {
         deps.throttled.count("RegisterToken", "address", "", address);
-        const seconds = Math.ceil(deps.registrations.retryAfterMs(budgetKey(address)) / 1000);
+        const seconds = Math.ceil(deps.registrations.retryAfterMs(addressKey(address)) / 1000);
         throw new BusError(
           ErrorCode.RESOURCE_EXHAUSTED,
           `Too many token registrations from this address; try again in ${seconds} s`,

@@ -19,10 +19,10 @@ import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from 
 import type { Logger } from "@secrets/logger";
 import type { SecretChange, WatchSecretsRequest } from "@secrets/proto/secrets";
 import type { SecretChanged } from "@secrets/proto/vault";
-import { checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
+import { addressKey, checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
 import { type AuthBudgets, type BudgetHold, verdictOf } from "./auth-budgets.ts";
 import { type CallerInfo, callerOf, checkWithPresentedToken } from "./call-context.ts";
-import { budgetKey, type TrustedProxies } from "./client-address.ts";
+import type { TrustedProxies } from "./client-address.ts";
 import { deadlineMs } from "./deadline.ts";
 import type { SecretChangeFeed } from "./secret-change-feed.ts";
 import {
@@ -272,7 +272,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       this.abort.abort();
       this.stopListening();
       streams.delete(this);
-      const peer = budgetKey(this.scope.caller.peer);
+      const peer = addressKey(this.scope.caller.peer);
       const count = (perPeer.get(peer) ?? 1) - 1;
       if (count > 0) perPeer.set(peer, count);
       else perPeer.delete(peer);
@@ -324,7 +324,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
         { reason: Reason.RATE_LIMITED },
       );
     }
-    if ((perPeer.get(budgetKey(caller.peer)) ?? 0) >= deps.limits.maxStreamsPerPeer) {
+    if ((perPeer.get(addressKey(caller.peer)) ?? 0) >= deps.limits.maxStreamsPerPeer) {
       return new BusError(
         ErrorCode.RESOURCE_EXHAUSTED,
         `This address has ${deps.limits.maxStreamsPerPeer} watch streams open, the most allowed; close one first`,
@@ -355,8 +355,8 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
     const scope: CallScope = { caller, metadata: call.metadata, deadline: deadlineMs(call.getDeadline()) };
     const stream = new WatchStream(call, scope, token, names, hold);
     streams.add(stream);
-    const addressKey = budgetKey(caller.peer);
-    perPeer.set(addressKey, (perPeer.get(addressKey) ?? 0) + 1);
+    const key = addressKey(caller.peer);
+    perPeer.set(key, (perPeer.get(key) ?? 0) + 1);
     call.on("cancelled", () => stream.cancelled());
     stream.stopListening = deps.feed.listen({
       change: (change) => stream.onChange(change),

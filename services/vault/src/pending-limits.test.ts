@@ -224,6 +224,23 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
     });
   }, 60_000);
 
+  it("counts an IPv6 client by its /64, so its many addresses are one client", async () => {
+    const outcomes = [];
+    for (let i = 0; i < 12; i++) {
+      outcomes.push(
+        await register(`roamer-${i}`, newToken(), `2001:db8:7:7::${(i + 1).toString(16)}`).then(
+          () => "stored",
+          (error: unknown) => refusalOf(error).message,
+        ),
+      );
+    }
+    expect(outcomes.filter((o) => o === "stored")).toHaveLength(10);
+    expect(outcomes.at(-1)).toMatch(/registered from 2001:db8:7:7::\/64 are waiting for approval/);
+    expect((await register("roamer-next", newToken(), "2001:db8:7:8::1")).status).toBe(
+      TokenStatus.PENDING_APPROVAL,
+    );
+  }, 60_000);
+
   it("shows the fingerprint and client address of each token, and audits the registration with them", async () => {
     const token = newToken();
     await register("ledger", token, "10.3.0.7", "2.0\u202E1-ytrap\u009B");

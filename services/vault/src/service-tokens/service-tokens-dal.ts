@@ -2,6 +2,8 @@
  * Data access for service tokens. Only the hex SHA-256 of a token is stored and looked up; status
  * transition rules live in the service layer, not here.
  */
+
+import { addressKey } from "@secrets/validation";
 import { and, count, desc, eq, getTableColumns, gte, lt, ne, or, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
 import {
@@ -117,13 +119,21 @@ export function createServiceTokensDal({ db }: { db: Database }) {
                 sql<number>`count(*) filter (where ${serviceTokens.serviceName} = ${input.serviceName})`.mapWith(
                   Number,
                 ),
-              address:
-                sql<number>`count(*) filter (where ${serviceTokens.clientAddress} = ${address})`.mapWith(
-                  Number,
-                ),
             })
             .from(serviceTokens)
             .where(eq(serviceTokens.status, "pending"));
+          // Counted by address key (an IPv6 client by its /64), so one client's many addresses are one.
+          // Pending tokens are few (at most MAX_PENDING_TOKENS), so they are keyed here, not in SQL.
+          const key = addressKey(address);
+          const fromAddress =
+            address === ""
+              ? 0
+              : (
+                  await tx
+                    .select({ clientAddress: serviceTokens.clientAddress })
+                    .from(serviceTokens)
+                    .where(and(eq(serviceTokens.status, "pending"), ne(serviceTokens.clientAddress, "")))
+                ).filter((row) => addressKey(row.clientAddress) === key).length;
           const checks: PendingLimitHit[] = [
             {
               scope: "service",
@@ -137,8 +147,8 @@ export function createServiceTokensDal({ db }: { db: Database }) {
               : [
                   {
                     scope: "address" as const,
-                    key: address,
-                    pending: counts?.address ?? 0,
+                    key,
+                    pending: fromAddress,
                     limit: limits.tokensPerAddress,
                   },
                 ]),
@@ -163,13 +173,19 @@ export function createServiceTokensDal({ db }: { db: Database }) {
         .groupBy(serviceTokens.serviceName)
         .having(gte(pending, limits.tokensPerService))
         .orderBy(serviceTokens.serviceName);
-      const byAddress = await db
-        .select({ key: serviceTokens.clientAddress, pending })
+      const perAddress = new Map<string, number>();
+      const pendingAddresses = await db
+        .select({ clientAddress: serviceTokens.clientAddress })
         .from(serviceTokens)
-        .where(and(pendingOnly, ne(serviceTokens.clientAddress, "")))
-        .groupBy(serviceTokens.clientAddress)
-        .having(gte(pending, limits.tokensPerAddress))
-        .orderBy(serviceTokens.clientAddress);
+        .where(and(pendingOnly, ne(serviceTokens.clientAddress, "")));
+      for (const { clientAddress } of pendingAddresses) {
+        const key = addressKey(clientAddress);
+        perAddress.set(key, (perAddress.get(key) ?? 0) + 1);
+      }
+      const byAddress = [...perAddress]
+        .filter(([, count]) => count >= limits.tokensPerAddress)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, count]) => ({ key, pending: count }));
       return [
         ...byService.map(
           (row): PendingLimitHit => ({ scope: "service", ...row, limit: limits.tokensPerService }),
