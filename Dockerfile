@@ -14,7 +14,9 @@ FROM oven/bun:1.4.4
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build --chown=bun:bun /app /app
-RUN mkdir -p /app/data && chown bun:bun /app/data
+# 0700: the keys, PGlite's files and the service token live here; no other user may enter it (the vault
+# and embedded mode refuse a data directory that group or others can enter).
+RUN mkdir -p -m 0700 /app/data && chown bun:bun /app/data
 USER bun
 # Overridden per service in docker-compose.yml.
 CMD ["bun", "services/embedded/src/main.ts"]

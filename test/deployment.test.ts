@@ -1,7 +1,9 @@
 /**
  * The deployment files cannot run here (no Docker engine), so they are checked against the code: every
  * variable the compose file gives a service is one its configuration accepts (and parses), every file and
- * volume it names exists, every service has a healthcheck, and the gateway can be scaled.
+ * volume it names exists, every service has a healthcheck, and the gateway can be scaled; and the
+ * deployment is safe by default: plain-HTTP ports on loopback only, each container reaching only the peers
+ * its job needs, the NATS monitor on loopback, and no bootstrap admin token required after the first start.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,6 +22,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   volumes?: string[];
   ports?: string[];
+  networks?: string[];
   healthcheck?: { test: string[] };
   depends_on?: Record<string, { condition: string }>;
 }
@@ -27,6 +30,7 @@ interface ComposeService {
 const compose = Bun.YAML.parse(readFileSync(join(repoRoot, "docker-compose.yml"), "utf8")) as {
   services: Record<string, ComposeService>;
   volumes: Record<string, unknown>;
+  networks: Record<string, { internal?: boolean } | null>;
 };
 const natsConf = readFileSync(join(repoRoot, "deploy", "nats.conf"), "utf8");
 
@@ -162,5 +166,76 @@ describe("docker-compose.yml", () => {
     expect([...uids]).toEqual([datasource.datasources[0]?.uid]);
     expect(datasource.datasources[0]?.url).toBe("http://loki:3100");
     expect(compose.services.audit?.environment?.LOKI_URL).toBe("http://loki:3100");
+  });
+});
+
+describe("docker-compose.yml exposes nothing it does not need to", () => {
+  /** Two containers can talk when they share a network; a container with no `networks` joins `default`. */
+  const networksOf = (name: string) => compose.services[name]?.networks ?? ["default"];
+  const peersOf = (name: string) =>
+    Object.keys(compose.services)
+      .filter((other) => other !== name && networksOf(other).some((n) => networksOf(name).includes(n)))
+      .sort();
+
+  it("publishes the admin API and Grafana (plain HTTP) on 127.0.0.1 only; gRPC (TLS) on every interface", () => {
+    expect(compose.services["admin-api"]?.ports).toEqual(["127.0.0.1:8080:8080"]);
+    expect(compose.services.grafana?.ports).toEqual(["127.0.0.1:3000:3000"]);
+    const published = Object.entries(compose.services)
+      .filter(([, service]) => (service.ports ?? []).length > 0)
+      .map(([name]) => name)
+      .sort();
+    expect(published).toEqual(["admin-api", "grafana", "grpc-lb"]);
+  });
+
+  it("lets each container reach only the peers its job needs", () => {
+    const reach = Object.fromEntries(Object.keys(compose.services).map((name) => [name, peersOf(name)]));
+    expect(reach).toEqual({
+      nats: ["admin-api", "audit", "gateway-grpc", "vault"],
+      postgres: ["vault"],
+      loki: ["audit", "grafana"],
+      grafana: ["loki"],
+      vault: ["nats", "postgres"],
+      // The network-facing process: NATS, and the load balancer in front of it. No database, no Loki.
+      "gateway-grpc": ["grpc-lb", "nats"],
+      "grpc-lb": ["gateway-grpc"],
+      "admin-api": ["nats"],
+      audit: ["loki", "nats"],
+    });
+  });
+
+  it("declares every network it uses; only the networks of published ports have a route out", () => {
+    const used = new Set(Object.keys(compose.services).flatMap(networksOf));
+    expect([...used].sort()).toEqual(Object.keys(compose.networks).sort());
+    const members = (network: string) =>
+      Object.keys(compose.services).filter((s) => networksOf(s).includes(network));
+    // A network with a route out holds one container, so it connects no container to another.
+    for (const [name, network] of Object.entries(compose.networks)) {
+      if (network?.internal !== true) expect(members(name), name).toHaveLength(1);
+    }
+    const outward = Object.entries(compose.networks)
+      .filter(([, network]) => network?.internal !== true)
+      .map(([name]) => members(name)[0])
+      .sort();
+    expect(outward).toEqual(["admin-api", "grafana", "grpc-lb"]);
+  });
+
+  it("keeps the NATS monitoring endpoint on loopback, where only its own healthcheck reaches it", () => {
+    expect(natsConf).toMatch(/^http: 127\.0\.0\.1:8222$/m);
+    expect(natsConf).not.toMatch(/^http: (0\.0\.0\.0:)?8222$/m);
+    expect(compose.services.nats?.healthcheck?.test.join(" ")).toContain("http://127.0.0.1:8222/healthz");
+  });
+
+  it("needs ADMIN_BOOTSTRAP_TOKEN for the first start only: the vault starts without it", () => {
+    const environment = compose.services.vault?.environment ?? {};
+    expect(environment.ADMIN_BOOTSTRAP_TOKEN).toBe("${ADMIN_BOOTSTRAP_TOKEN:-}");
+    const filled = Object.fromEntries(
+      Object.entries(environment).map(([k, v]) => [k, k === "ADMIN_BOOTSTRAP_TOKEN" ? "" : interpolate(v)]),
+    );
+    expect(parseConfig(vaultConfigSpec, filled).adminBootstrapToken).toBeUndefined();
+  });
+
+  it("creates the data directory 0700 in the image", () => {
+    const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/mkdir -p -m 0700 \/app\/data/);
   });
 });
