@@ -158,6 +158,30 @@ describe("createSecretsClient over the gateway", () => {
     await expect(client.getSecret("DATABASE_URL")).rejects.toBeInstanceOf(AccessDeniedError);
   });
 
+  it("serves a stale value for at most maxStaleMs (default 1 h), then throws the outage's error", async () => {
+    const { gateway, client, advance } = setup({ cacheTtlMs: 1_000, serveStaleOnError: true });
+    ready(gateway);
+    await client.getSecret("DATABASE_URL");
+    gateway.outage = unavailable;
+    advance(3_600_000);
+    expect(await client.getSecret("DATABASE_URL")).toBe("postgres://db");
+    advance(1);
+    await expect(client.getSecret("DATABASE_URL")).rejects.toBeInstanceOf(SecretsUnavailableError);
+    // Read again once the gateway is back, it may be served stale again for the same time.
+    gateway.outage = undefined;
+    expect(await client.getSecret("DATABASE_URL")).toBe("postgres://db");
+    gateway.outage = unavailable;
+    advance(10_000);
+    expect(await client.getSecret("DATABASE_URL")).toBe("postgres://db");
+
+    const short = setup({ cacheTtlMs: 1_000, serveStaleOnError: true, maxStaleMs: 5_000 });
+    ready(short.gateway);
+    await short.client.getSecret("DATABASE_URL");
+    short.gateway.outage = unavailable;
+    short.advance(5_001);
+    await expect(short.client.getSecret("DATABASE_URL")).rejects.toBeInstanceOf(SecretsUnavailableError);
+  });
+
   it("is not poisoned by a failed registration or call: the next call starts afresh", async () => {
     const { gateway, client } = setup({ cacheTtlMs: 0 });
     gateway.outage = unavailable;

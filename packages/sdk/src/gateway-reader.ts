@@ -262,6 +262,8 @@ export function createGatewayReader(
     } catch (error) {
       const stale = options.serveStaleOnError ? cache.get(key) : undefined;
       if (!(error instanceof SecretsUnavailableError) || !stale) throw error;
+      // Too old: it may have been rotated or revoked since; the outage is the caller's to handle now.
+      if (stale.ageMs > options.maxStaleMs) throw error;
       if (!servingStale.has(key)) {
         servingStale.add(key);
         deps.logger.warn("serving the last value read while secrets are unavailable", {

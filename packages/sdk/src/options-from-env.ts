@@ -18,6 +18,7 @@ export const optionVariables = {
   SECRETS_CACHE_TTL_MS: "cacheTtlMs",
   SECRETS_TIMEOUT_MS: "timeoutMs",
   SECRETS_SERVE_STALE_ON_ERROR: "serveStaleOnError: true to serve the last value during an outage",
+  SECRETS_MAX_STALE_MS: "maxStaleMs: the oldest value served during an outage (default 3600000, 1 h)",
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +70,7 @@ export function secretsOptionsFromEnv(
   set("cacheTtlMs", number("SECRETS_CACHE_TTL_MS"));
   set("timeoutMs", number("SECRETS_TIMEOUT_MS"));
   set("serveStaleOnError", flag("SECRETS_SERVE_STALE_ON_ERROR"));
+  set("maxStaleMs", number("SECRETS_MAX_STALE_MS"));
   if (problems.length > 0) {
     throw new SecretsConfigurationError(`Invalid secrets configuration: ${problems.join("; ")}`, {
       reason: "INVALID_OPTIONS",

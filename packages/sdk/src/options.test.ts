@@ -16,6 +16,7 @@ describe("resolveGatewayOptions", () => {
       cacheTtlMs: 60_000,
       timeoutMs: 5_000,
       serveStaleOnError: false,
+      maxStaleMs: 3_600_000,
     });
   });
 
@@ -71,6 +72,7 @@ describe("secretsOptionsFromEnv", () => {
           SECRETS_CACHE_TTL_MS: "0",
           SECRETS_TIMEOUT_MS: "2000",
           SECRETS_SERVE_STALE_ON_ERROR: "true",
+          SECRETS_MAX_STALE_MS: "600000",
           SECRETS_INSECURE: "",
         },
         { serviceName: "default-name", serviceVersion: "1.2.3" },
@@ -86,6 +88,7 @@ describe("secretsOptionsFromEnv", () => {
       cacheTtlMs: 0,
       timeoutMs: 2000,
       serveStaleOnError: true,
+      maxStaleMs: 600_000,
     });
   });
 

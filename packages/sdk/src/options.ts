@@ -38,9 +38,15 @@ export interface GatewaySourceOptions extends CommonOptions {
   timeoutMs?: number;
   /**
    * When the gateway, vault or audit trail is down (SecretsUnavailableError), return the last value read
-   * instead of failing, however old it is. Default false.
+   * instead of failing, as long as it was read at most `maxStaleMs` ago. Default false.
    */
   serveStaleOnError?: boolean;
+  /**
+   * With `serveStaleOnError`: the oldest value (time since it was last read from the gateway) served during
+   * an outage; past it the outage's error is thrown, so a value revoked or rotated during a long outage is
+   * not used for ever. Default 3 600 000 (1 h).
+   */
+  maxStaleMs?: number;
   /**
    * When a watched secret changes (`watch`), fetch its new value into the cache before calling back, so a
    * `getSecret` right after returns it from memory. Each fetch is a GetSecret, audited. Default false: the
@@ -69,6 +75,7 @@ export interface ResolvedGatewayOptions {
   cacheTtlMs: number;
   timeoutMs: number;
   serveStaleOnError: boolean;
+  maxStaleMs: number;
 }
 
 export const defaults = {
@@ -76,6 +83,7 @@ export const defaults = {
   dataDir: "./data",
   cacheTtlMs: 60_000,
   timeoutMs: 5_000,
+  maxStaleMs: 3_600_000,
 } as const;
 
 function hostOf(target: string): string {
@@ -99,6 +107,7 @@ export function resolveGatewayOptions(options: GatewaySourceOptions): ResolvedGa
     cacheTtlMs: options.cacheTtlMs ?? defaults.cacheTtlMs,
     timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
     serveStaleOnError: options.serveStaleOnError ?? false,
+    maxStaleMs: options.maxStaleMs ?? defaults.maxStaleMs,
   };
   const problems = [
     ...checkServiceName(resolved.serviceName ?? "", "serviceName").map((v) => `serviceName ${v.description}`),
@@ -111,6 +120,7 @@ export function resolveGatewayOptions(options: GatewaySourceOptions): ResolvedGa
   }
   if (!(resolved.timeoutMs > 0)) problems.push("timeoutMs must be a positive number of milliseconds");
   if (!(resolved.cacheTtlMs >= 0)) problems.push("cacheTtlMs must be 0 or more milliseconds");
+  if (!(resolved.maxStaleMs >= 0)) problems.push("maxStaleMs must be 0 or more milliseconds");
   if (resolved.dataDir === "") problems.push("dataDir must not be empty");
   if (resolved.insecure && (resolved.caFile || resolved.tlsServerName)) {
     problems.push("insecure (plaintext) excludes caFile and tlsServerName");
