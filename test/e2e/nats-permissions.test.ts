@@ -16,7 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
 import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
 import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
-import { freePort, type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
+import {
+  forLocalNatsServer,
+  freePort,
+  type NatsServerHandle,
+  startNatsServer,
+} from "../support/nats-server.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { repoRoot, type ServiceProcess, startService } from "../support/processes.ts";
 
@@ -54,7 +59,7 @@ const natsEnv = (user: User) => ({
 
 beforeAll(async () => {
   // The deployment's file as is, minus its monitoring port and store path (the harness sets its own).
-  const config = readFileSync(join(repoRoot, "deploy", "nats.conf"), "utf8")
+  const config = forLocalNatsServer(readFileSync(join(repoRoot, "deploy", "nats.conf"), "utf8"))
     .replace(/^http:.*$/m, "")
     .replace(/^\s*store_dir:.*$/m, "");
   nats = await startNatsServer({

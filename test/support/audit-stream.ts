@@ -13,7 +13,7 @@ export interface StoredAuditEvent {
 }
 
 export async function readAuditStream(natsUrl: string, namespace: string): Promise<StoredAuditEvent[]> {
-  const nc = await connect({ servers: natsUrl });
+  const nc = await connect({ servers: natsUrl.split(",") });
   try {
     const jsm = await nc.jetstreamManager();
     const stream = `${namespace.toUpperCase().replaceAll("-", "_")}_AUDIT`;
@@ -35,7 +35,7 @@ export async function deleteAuditStream(
   namespace: string,
   tls?: { caFile: string; certFile?: string; keyFile?: string },
 ): Promise<void> {
-  const nc = await connect({ servers: natsUrl, ...(tls ? { tls } : {}) });
+  const nc = await connect({ servers: natsUrl.split(","), ...(tls ? { tls } : {}) });
   try {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.delete(`${namespace.toUpperCase().replaceAll("-", "_")}_AUDIT`).catch(() => false);

@@ -20,7 +20,7 @@ export interface BusRecorder {
 }
 
 export async function recordBus(natsUrl: string): Promise<BusRecorder> {
-  const nc: NatsConnection = await connect({ servers: natsUrl, name: "bus-recorder" });
+  const nc: NatsConnection = await connect({ servers: natsUrl.split(","), name: "bus-recorder" });
   const messages: BusMessage[] = [];
   const subscription = nc.subscribe(">");
   const done = (async () => {

@@ -129,3 +129,20 @@ export async function startNatsServer(
 export function uniqueNamespace(prefix = "t"): string {
   return `${prefix}${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 }
+
+/** The local nats-server's version, as `[major, minor, patch]`. */
+export function natsServerVersion(): [number, number, number] {
+  const out = Bun.spawnSync([natsServerBinary, "--version"]).stdout.toString();
+  const [, major = "0", minor = "0", patch = "0"] = /v(\d+)\.(\d+)\.(\d+)/.exec(out) ?? [];
+  return [Number(major), Number(minor), Number(patch)];
+}
+
+/**
+ * A shipped configuration as the local nats-server can read it. Debian 12 ships nats-server 2.9, which
+ * predates `sync_interval` (2.10, the version of the deployment's image): the line is dropped for it, and
+ * only for it, so every other line is tested as shipped.
+ */
+export function forLocalNatsServer(config: string): string {
+  const [major, minor] = natsServerVersion();
+  return major > 2 || (major === 2 && minor >= 10) ? config : config.replace(/^\s*sync_interval:.*$/m, "");
+}

@@ -157,7 +157,7 @@ export async function createStack(
 
 /** Removes the namespace's lease bucket (`KV_<NS>_LEASES`), created by audit services. */
 async function deleteLeaseBucket(natsUrl: string, namespace: string, tls?: NatsTlsFiles): Promise<void> {
-  const nc = await connect({ servers: natsUrl, ...(tls ? { tls } : {}) });
+  const nc = await connect({ servers: natsUrl.split(","), ...(tls ? { tls } : {}) });
   try {
     const jsm = await nc.jetstreamManager();
     await jsm.streams.delete(`KV_${namespace.toUpperCase().replaceAll("-", "_")}_LEASES`).catch(() => false);

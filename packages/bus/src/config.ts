@@ -6,10 +6,15 @@ import { connectNatsBus, type NatsTlsFiles } from "./nats-bus.ts";
 
 /** The environment variables every bus-connected process reads. */
 export const busConfigFields = {
-  natsUrl: env.url("NATS_URL", "NATS server URL(s), comma-separated for a cluster", {
+  natsUrl: env.urlList("NATS_URL", "NATS server URL(s), comma-separated for a cluster", {
     default: "nats://127.0.0.1:4222",
     protocols: ["nats", "tls", "ws", "wss"],
   }),
+  auditStreamReplicas: env.int(
+    "AUDIT_STREAM_REPLICAS",
+    "copies the NATS cluster keeps of the audit stream and of every consumer and lease of this deployment (1, 3 or 5; more than 1 needs a JetStream cluster of at least that many nodes)",
+    { default: 1, min: 1, max: 5 },
+  ),
   natsUser: env.optionalString("NATS_USER", "NATS user name, when the server requires one"),
   natsPassword: env.optionalString("NATS_PASSWORD", "NATS password for NATS_USER"),
   natsCredsFile: env.optionalString("NATS_CREDS_FILE", "path to a NATS .creds file (JWT and nkey seed)"),
@@ -36,6 +41,7 @@ export const busConfigFields = {
 
 export interface BusConfig {
   natsUrl: string;
+  auditStreamReplicas: number;
   natsUser: string | undefined;
   natsPassword: string | undefined;
   natsCredsFile: string | undefined;
@@ -52,6 +58,14 @@ const tlsCaProblem =
 
 /** The rules over the bus's variables together; every service parses its configuration with them. */
 export const busConfigChecks: readonly ConfigCheck[] = [
+  (environment) => {
+    const replicas = environment.AUDIT_STREAM_REPLICAS ?? "";
+    return replicas === "" || ["1", "3", "5"].includes(replicas)
+      ? []
+      : [
+          "AUDIT_STREAM_REPLICAS must be 1, 3 or 5: JetStream keeps a quorum, so an even count adds no safety",
+        ];
+  },
   (environment) => {
     const set = (name: string) => (environment[name] ?? "") !== "";
     if (set("NATS_TLS_CERT_FILE") !== set("NATS_TLS_KEY_FILE")) return [tlsPairProblem];
@@ -84,6 +98,7 @@ export function connectBusFromConfig(config: BusConfig, name: string, logger: Lo
   return connectNatsBus({
     ...(tls === undefined ? {} : { tls }),
     url: config.natsUrl,
+    replicas: config.auditStreamReplicas,
     namespace: config.busNamespace,
     name,
     logger,

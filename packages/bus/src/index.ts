@@ -78,4 +78,10 @@ export {
   type Topic,
   vaultQueue,
 } from "./operations.ts";
+export {
+  createThrottleReport,
+  type ThrottleBudget,
+  type ThrottleReport,
+  type ThrottleReportDeps,
+} from "./throttle-report.ts";
 export { publish, publishDurable, request, serve, subscribe } from "./typed.ts";

@@ -6,6 +6,7 @@ import {
   DiscardPolicy,
   Events,
   type JetStreamClient,
+  type JetStreamManager,
   type KV,
   type Msg,
   type NatsConnection,
@@ -37,6 +38,9 @@ import { natsLease, openLeaseBucket } from "./nats-lease.ts";
 import { connectCoalescing } from "./nats-transport.ts";
 import { settleWithin } from "./settle.ts";
 
+/** JetStream's error code for "replicas > 1 not supported in non-clustered mode". */
+const replicasNeedClusterCode = 10074;
+
 export interface NatsBusOptions {
   /** One or more server URLs, comma-separated. */
   url: string;
@@ -63,6 +67,11 @@ export interface NatsBusOptions {
   reconnectWaitMs?: number;
   /** How long `close()` lets in-flight handlers finish before closing anyway (default 5 s). */
   closeGraceMs?: number;
+  /**
+   * Copies JetStream keeps of every stream, consumer and lease bucket this bus creates
+   * (`AUDIT_STREAM_REPLICAS`, default 1). More than one needs a JetStream cluster of that many nodes.
+   */
+  replicas?: number;
 }
 
 export interface NatsTlsFiles {
@@ -121,6 +130,7 @@ export class NatsBus implements Bus {
   private readonly inFlight = new Set<Promise<void>>();
   private connected = true;
   private readonly closeGraceMs: number;
+  private readonly replicas: number;
   /** The lease bucket, opened once per TTL asked for. */
   private readonly leaseBuckets = new Map<number, Promise<KV>>();
 
@@ -132,6 +142,7 @@ export class NatsBus implements Bus {
     this.logger = options.logger;
     this.js = nc.jetstream();
     this.closeGraceMs = options.closeGraceMs ?? 5_000;
+    this.replicas = options.replicas ?? 1;
     void this.watchStatus();
   }
 
@@ -194,7 +205,13 @@ export class NatsBus implements Bus {
   }
 
   async ensureStream(spec: StreamSpec): Promise<void> {
-    const jsm = await this.nc.jetstreamManager();
+    let jsm: JetStreamManager;
+    try {
+      jsm = await this.nc.jetstreamManager();
+    } catch (cause) {
+      // A cluster still electing its JetStream leader answers nothing for a few seconds.
+      throw new BusError(ErrorCode.UNAVAILABLE, "JetStream does not answer yet", { cause });
+    }
     const config: Partial<StreamConfig> & { name: string } = {
       name: this.streamName(spec.name),
       subjects: spec.subjects.map((s) => this.subject(s)),
@@ -204,18 +221,34 @@ export class NatsBus implements Bus {
       max_age: nanos(spec.maxAgeMs),
       max_bytes: spec.maxBytes,
       duplicate_window: nanos(spec.duplicateWindowMs),
-      num_replicas: 1,
+      num_replicas: this.replicas,
     };
+    let existing: number | undefined;
     try {
-      await jsm.streams.info(config.name);
+      existing = (await jsm.streams.info(config.name)).config.num_replicas;
     } catch (error) {
-      if (isStreamNotFound(error)) {
-        await jsm.streams.add(config);
-        return;
-      }
-      throw error;
+      if (!isStreamNotFound(error))
+        throw new BusError(ErrorCode.UNAVAILABLE, `Cannot look up the stream ${config.name}`, {
+          cause: error,
+        });
     }
-    await jsm.streams.update(config.name, config);
+    try {
+      if (existing === undefined) await jsm.streams.add(config);
+      else await jsm.streams.update(config.name, config);
+    } catch (cause) {
+      // The usual cause: more replicas than the server has JetStream nodes (or a server not clustered).
+      const what = existing === undefined ? "create" : `change from ${existing} to ${this.replicas} replicas`;
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      // Replicas on a server that is not clustered: no wait will help.
+      const permanent = cause instanceof NatsError && cause.api_error?.err_code === replicasNeedClusterCode;
+      throw new BusError(
+        permanent ? ErrorCode.FAILED_PRECONDITION : ErrorCode.UNAVAILABLE,
+        `Cannot ${what} the stream ${config.name} with ${this.replicas} replica(s) (AUDIT_STREAM_REPLICAS): ${detail}`,
+        { cause },
+      );
+    }
+    if (existing !== undefined && existing !== this.replicas)
+      this.logger.info("stream replicas changed", { stream: config.name, from: existing, to: this.replicas });
   }
 
   async streamState(name: string): Promise<StreamState | undefined> {
@@ -264,7 +297,13 @@ export class NatsBus implements Bus {
   }
 
   async consumer(spec: ConsumerSpec): Promise<DurableConsumer> {
-    return natsConsumer(await this.nc.jetstreamManager(), this.js, this.streamName(spec.stream), spec);
+    return natsConsumer(
+      await this.nc.jetstreamManager(),
+      this.js,
+      this.streamName(spec.stream),
+      spec,
+      this.replicas,
+    );
   }
 
   lease(name: string, options: LeaseOptions): Lease {
@@ -286,7 +325,7 @@ export class NatsBus implements Bus {
     if (!bucket) {
       bucket = this.nc
         .jetstreamManager()
-        .then((jsm) => openLeaseBucket(this.js, jsm, this.streamName("LEASES"), ttlMs));
+        .then((jsm) => openLeaseBucket(this.js, jsm, this.streamName("LEASES"), ttlMs, this.replicas));
       // A failure (server down) is not remembered: the next attempt opens the bucket again.
       bucket.catch(() => this.leaseBuckets.delete(ttlMs));
       this.leaseBuckets.set(ttlMs, bucket);

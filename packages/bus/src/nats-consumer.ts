@@ -34,9 +34,12 @@ export async function natsConsumer(
   js: JetStreamClient,
   stream: string,
   spec: ConsumerSpec,
+  replicas = 1,
 ): Promise<DurableConsumer> {
   const config = {
     durable_name: spec.durable,
+    // As many copies as the stream: a consumer on one node would lose its position with that node.
+    num_replicas: replicas,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(spec.ackWaitMs),
@@ -47,6 +50,7 @@ export async function natsConsumer(
     await jsm.consumers.update(stream, spec.durable, {
       ack_wait: config.ack_wait,
       max_ack_pending: config.max_ack_pending,
+      num_replicas: replicas,
     });
   } catch (error) {
     if (!(error instanceof NatsError && error.api_error?.err_code === consumerNotFound)) throw error;

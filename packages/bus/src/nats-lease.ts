@@ -12,22 +12,25 @@ function lostRace(error: unknown): boolean {
 /**
  * Opens (creating if needed) the KV bucket holding a namespace's leases. The bucket's TTL is the lease
  * time: a holder that stops renewing has its entry expire on the server, which frees the lease. An
- * existing bucket with another TTL is updated to `ttlMs`, so every lease of a namespace shares one TTL.
+ * existing bucket with another TTL or replica count is updated, so every lease of a namespace shares one
+ * TTL, and the bucket has as many copies as the audit stream (a lease on a lost node would be lost).
  */
 export async function openLeaseBucket(
   js: JetStreamClient,
   jsm: JetStreamManager,
   bucket: string,
   ttlMs: number,
+  replicas = 1,
 ): Promise<KV> {
-  const kv = await js.views.kv(bucket, { ttl: ttlMs, history: 1 });
+  const kv = await js.views.kv(bucket, { ttl: ttlMs, history: 1, replicas });
   const status = await kv.status();
-  if (status.ttl !== ttlMs) {
-    const config = status.streamInfo.config;
+  const config = status.streamInfo.config;
+  if (status.ttl !== ttlMs || config.num_replicas !== replicas) {
     await jsm.streams.update(config.name, {
       ...config,
       max_age: nanos(ttlMs),
       duplicate_window: nanos(Math.min(ttlMs, 120_000)),
+      num_replicas: replicas,
     });
   }
   return kv;

@@ -142,6 +142,12 @@ export const adminOperations = {
     AuthenticateAdminSessionReply,
   ),
   endSession: operation("v1.vault.admin.end-session", EndAdminSessionRequest, EndAdminSessionReply),
+  /** Admin credentials the admin API refused on a spent budget, summarised into audit events. */
+  reportThrottled: operation(
+    "v1.vault.admin.report-throttled",
+    VaultReportThrottledRequest,
+    VaultReportThrottledReply,
+  ),
   sealingKey: operation("v1.vault.admin.sealing-key", SealingKeyRequest, SealingKeyReply),
   listSecrets: operation("v1.vault.admin.list-secrets", ListSecretsRequest, ListSecretsReply),
   putSecret: operation("v1.vault.admin.put-secret", PutSecretRequest, PutSecretReply),

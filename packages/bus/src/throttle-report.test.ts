@@ -1,9 +1,20 @@
-import { MemoryBus, serve, serviceOperations } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import type { ThrottledCalls } from "@secrets/proto/vault";
 import { afterEach, describe, expect, it } from "vitest";
-import { manualClock } from "../test/harness.ts";
+import { MemoryBus } from "./memory-bus.ts";
+import { serviceOperations } from "./operations.ts";
 import { createThrottleReport } from "./throttle-report.ts";
+import { serve } from "./typed.ts";
+
+function manualClock(start = 1_700_000_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
 
 const hash = "a".repeat(64);
 let closers: (() => Promise<void>)[] = [];
@@ -24,6 +35,7 @@ function setup(options: { maxEntries?: number; failing?: boolean } = {}) {
   const clock = manualClock();
   const report = createThrottleReport({
     bus,
+    operation: serviceOperations.reportThrottled,
     logger: silentLogger,
     now: clock.now,
     quietMs: 2_000,

@@ -1,12 +1,20 @@
 /**
  * Calls refused on a spent budget are not sent to the vault one by one (that is the flood the budget
  * stops), but each is counted: per method, budget, token and address, a summary goes to the vault
- * (`report-throttled`), which writes one `calls.throttled` audit event for it. A summary is sent once its
- * refusals have paused for `quietMs` or it is `maxWindowMs` old, so a burst becomes one event.
+ * (`report-throttled`: the gateway's service operation, or the admin API's admin operation), which writes
+ * one `calls.throttled` audit event for it. A summary is sent once its refusals have paused for `quietMs`
+ * or it is `maxWindowMs` old, so a burst becomes one event.
  */
-import { type Bus, forwardedTokenPrefix, request, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
-import type { ThrottledCalls } from "@secrets/proto/vault";
+import type {
+  ThrottledCalls,
+  VaultReportThrottledReply,
+  VaultReportThrottledRequest,
+} from "@secrets/proto/vault";
+import type { Bus } from "./bus.ts";
+import { forwardedTokenPrefix } from "./forwarded-token.ts";
+import type { Operation } from "./operations.ts";
+import { request } from "./typed.ts";
 
 export type ThrottleBudget = "token" | "address";
 
@@ -17,6 +25,8 @@ export interface ThrottleReport {
 
 export interface ThrottleReportDeps {
   bus: Bus;
+  /** Where summaries go: `serviceOperations.reportThrottled` (gateway) or `adminOperations.reportThrottled`. */
+  operation: Operation<VaultReportThrottledRequest, VaultReportThrottledReply>;
   logger: Logger;
   now?: () => number;
   /** A summary is sent after its refusals paused this long; default 2 s. */
@@ -76,7 +86,7 @@ export function createThrottleReport(deps: ThrottleReportDeps): ThrottleReport &
     for (let start = 0; start < due.length; start += entriesPerReport) {
       const batch = due.slice(start, start + entriesPerReport);
       try {
-        await request(deps.bus, serviceOperations.reportThrottled, { entries: batch }, { timeoutMs: 5_000 });
+        await request(deps.bus, deps.operation, { entries: batch }, { timeoutMs: 5_000 });
       } catch (error) {
         deps.logger.warn("could not report throttled calls to the vault; keeping them for the next try", {
           error,

@@ -66,6 +66,26 @@ export const env = {
     });
   },
 
+  /**
+   * One or more URLs, comma-separated (the servers of a cluster), each checked as `url` checks one; the
+   * value stays the text as given, spaces around the commas removed.
+   */
+  urlList(name: string, description: string, options: Options<string> & { protocols?: string[] } = {}) {
+    const one = env.url(name, description, options.protocols ? { protocols: options.protocols } : {});
+    return field(name, description, options, (raw) => {
+      const urls = raw.split(",").map((url) => url.trim());
+      const problems: string[] = [];
+      urls.forEach((url, index) => {
+        const parsed = one.parse(url);
+        if (!parsed.ok)
+          problems.push(urls.length === 1 ? parsed.problem : `URL ${index + 1} ("${url}") ${parsed.problem}`);
+      });
+      return problems.length > 0
+        ? { ok: false, problem: problems.join("; ") }
+        : { ok: true, value: urls.join(",") };
+    });
+  },
+
   /** An optional URL: `undefined` when unset. */
   optionalUrl(name: string, description: string, options: { protocols?: string[] } = {}) {
     const inner = env.url(name, description, options);

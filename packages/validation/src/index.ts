@@ -1,6 +1,8 @@
 export { addressKey } from "./address-key.ts";
 /** The input rules every boundary applies; each check returns the violations, empty when valid. */
 export { stripControlAndFormat, tokenFingerprint } from "./free-text.ts";
+/** Token buckets per key, the one rate-limit primitive of the gateway and the admin API. */
+export { RateLimiter, type RateLimiterOptions } from "./rate-limiter.ts";
 export { checkGetSecret, checkGetSecrets, checkRegisterToken, maxSecretsPerCall } from "./requests.ts";
 export {
   checkDescription,

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { manualClock } from "../test/harness.ts";
 import { RateLimiter } from "./rate-limiter.ts";
+
+function manualClock(start = 1_700_000_000_000) {
+  let now = start;
+  return {
+    now: () => now,
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
 
 describe("RateLimiter", () => {
   it("allows a burst of perMinute, then refills continuously", () => {

@@ -2,19 +2,19 @@
  * `createApp(deps)` wires the admin API without listening: `main.ts` listens, tests call `app.handle`.
  * Everything reaches the vault over the bus only.
  */
-import { adminOperations, type Bus } from "@secrets/bus";
+import { adminOperations, type Bus, createThrottleReport } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { Elysia } from "elysia";
 import { accessRequestsController } from "./access-requests/index.ts";
 import { createAccessRequestsService } from "./access-requests/service.ts";
 import { auditController } from "./audit/index.ts";
 import { createAuditService } from "./audit/service.ts";
+import { createAdminBudgets } from "./auth/admin-budgets.ts";
 import { AuthCache } from "./auth/auth-cache.ts";
 import { createAuthenticator } from "./auth/authenticator.ts";
 import { adminAuth } from "./auth/index.ts";
 import { createOidcVerifier } from "./auth/oidc.ts";
 import type { Principal } from "./auth/principal.ts";
-import { createAuthThrottle } from "./auth/throttle.ts";
 import type { AdminApiConfig } from "./config.ts";
 import { openApiDocs } from "./docs/openapi.ts";
 import { healthController } from "./health/index.ts";
@@ -45,14 +45,25 @@ export interface AppDeps {
 }
 
 const healthTimeoutMs = 2_000;
+/** A credential that authenticated spends no budget for this long (a refusal forgets it sooner). */
+const knownCredentialTtlMs = 24 * 60 * 60 * 1000;
 
 export function createApp(deps: AppDeps) {
   const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   const vault = createVaultClient(deps.bus, config.vaultTimeoutMs);
-  const throttle = createAuthThrottle({
-    loginPerMinute: config.loginRatePerMinute,
-    failuresPerMinute: config.authFailureRatePerMinute,
+  const budgets = createAdminBudgets({
+    unknownPerMinute: config.authFailureRatePerMinute,
+    refusalsPerMinute: config.credentialRefusalRatePerMinute,
+    loginsPerMinute: config.loginRatePerMinute,
+    knownTtlMs: knownCredentialTtlMs,
+    knownMaxEntries: 10_000,
+    throttled: createThrottleReport({
+      bus: deps.bus,
+      operation: adminOperations.reportThrottled,
+      logger,
+      now,
+    }),
     now,
   });
   const oidc =
@@ -66,7 +77,7 @@ export function createApp(deps: AppDeps) {
       : undefined;
   const authenticator = createAuthenticator({
     vault,
-    throttle,
+    budgets,
     cache: new AuthCache<Principal>({
       ttlMs: config.authCacheMs,
       maxEntries: config.authCacheMaxEntries,
@@ -95,7 +106,7 @@ export function createApp(deps: AppDeps) {
       sessionController({
         sessions: createSessionService({
           vault,
-          throttle,
+          budgets,
           authenticator,
           cookieSecure: config.cookieSecure,
           publicOrigin: config.publicOrigin,

@@ -26,13 +26,21 @@ export const adminApiConfigSpec = {
     min: 1,
     max: 100_000,
   }),
-  loginRatePerMinute: env.int("ADMIN_LOGIN_RATE_PER_MINUTE", "POST /session calls per client address", {
-    default: 10,
-    min: 1,
-  }),
+  loginRatePerMinute: env.int(
+    "ADMIN_LOGIN_RATE_PER_MINUTE",
+    "sign-ins (POST /session) per admin token: sessions one token may open per minute",
+    { default: 10, min: 1 },
+  ),
   authFailureRatePerMinute: env.int(
     "ADMIN_AUTH_FAILURE_RATE_PER_MINUTE",
-    "failed authentications per client address before its credentials are refused with 429",
+    "credentials not known valid that one client address may present per minute (taken before the " +
+      "vault is asked, given back when valid); past it they get 429. A credential that authenticated " +
+      "on this replica spends nothing",
+    { default: 10, min: 1 },
+  ),
+  credentialRefusalRatePerMinute: env.int(
+    "ADMIN_CREDENTIAL_REFUSAL_RATE_PER_MINUTE",
+    "refusals of one credential (a revoked token, an ended session) per minute, from any address",
     { default: 10, min: 1 },
   ),
   maxBodyBytes: env.int(

@@ -86,6 +86,7 @@ export function fakeHandlers(
 
   return {
     ping: async () => ({ nowMs: now() }),
+    reportThrottled: async () => ({}),
     authenticate: async (r) => ({ admin: admin(r.tokenHash) }),
     createSession: async (r) => {
       const identity = admin(r.tokenHash);

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
+import type { ThrottleBudget } from "@secrets/bus";
 import { BusError, ErrorCode, Reason } from "@secrets/bus";
+import { RateLimiter } from "@secrets/validation";
 import { describe, expect, it } from "vitest";
 import { manualClock } from "../test/harness.ts";
 import type { ApprovedTokens } from "./approved-tokens.ts";
 import { createAuthBudgets, verdictOf } from "./auth-budgets.ts";
-import { RateLimiter } from "./rate-limiter.ts";
-import type { ThrottleBudget } from "./throttle-report.ts";
 
 const hash = (token: string) => createHash("sha256").update(token).digest("hex");
 

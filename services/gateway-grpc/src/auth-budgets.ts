@@ -14,11 +14,11 @@
  * counted in the throttle report, which the vault audits as one summary event.
  */
 import { createHash } from "node:crypto";
+import type { ThrottleReport } from "@secrets/bus";
 import { BusError, ErrorCode, Reason } from "@secrets/bus";
+import type { RateLimiter } from "@secrets/validation";
 import { addressKey } from "@secrets/validation";
 import type { ApprovedTokens } from "./approved-tokens.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
-import type { ThrottleReport } from "./throttle-report.ts";
 
 type Bucket = Pick<RateLimiter, "tryTake" | "refund" | "record" | "retryAfterMs">;
 

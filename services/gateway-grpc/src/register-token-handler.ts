@@ -4,15 +4,15 @@
  * recorded by the vault as pending approval; the vault's status and message go back to the service.
  */
 import { createHash } from "node:crypto";
+import type { ThrottleReport } from "@secrets/bus";
 import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { RegisterTokenRequest, RegisterTokenResponse } from "@secrets/proto/secrets";
+import type { RateLimiter } from "@secrets/validation";
 import { addressKey, checkRegisterToken } from "@secrets/validation";
 import type { ApprovedTokens } from "./approved-tokens.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
-import type { RateLimiter } from "./rate-limiter.ts";
-import type { ThrottleReport } from "./throttle-report.ts";
 import { unaryCall } from "./unary-call.ts";
 import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
 

@@ -3,9 +3,10 @@
  * so `main.ts` binds the configured address and tests bind port 0.
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import type { Bus } from "@secrets/bus";
+import { type Bus, createThrottleReport, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { SecretsServiceService } from "@secrets/proto/secrets";
+import { RateLimiter } from "@secrets/validation";
 import { createApprovedTokens } from "./approved-tokens.ts";
 import { createAuthBudgets } from "./auth-budgets.ts";
 import { trustedProxies } from "./client-address.ts";
@@ -14,11 +15,9 @@ import { createGetSecretHandler } from "./get-secret-handler.ts";
 import { createGetSecretsHandler } from "./get-secrets-handler.ts";
 import { createHealthService } from "./health.ts";
 import { HealthService } from "./health-proto.ts";
-import { RateLimiter } from "./rate-limiter.ts";
 import { createRegisterTokenHandler } from "./register-token-handler.ts";
 import { ReplyKeys } from "./reply-keys.ts";
 import { createSecretChangeFeed } from "./secret-change-feed.ts";
-import { createThrottleReport } from "./throttle-report.ts";
 import {
   defaultTransportLimits,
   grpcTransportOptions,
@@ -127,7 +126,13 @@ export function createGatewayServer(deps: GatewayDeps): GatewayServer {
     logger: deps.logger,
     ...(deps.approvedTokensRefreshMs ? { refreshMs: deps.approvedTokensRefreshMs } : {}),
   });
-  const throttled = createThrottleReport({ bus: deps.bus, logger: deps.logger, now, ...deps.throttleReport });
+  const throttled = createThrottleReport({
+    bus: deps.bus,
+    operation: serviceOperations.reportThrottled,
+    logger: deps.logger,
+    now,
+    ...deps.throttleReport,
+  });
   // GetSecret, GetSecrets and WatchSecrets share the budgets: each authenticates a token.
   const budgets = createAuthBudgets({
     approved,

@@ -479,15 +479,24 @@ describe("admin authentication", () => {
   const who = { ipAddress: "10.1.1.1", userAgent: "browser", requestId: "r" };
 
   it("accepts the bootstrap token by its hash, and nothing else", async () => {
-    expect(await call(auth.authenticate, { tokenHash: sha256(bootstrapToken) })).toEqual({
+    expect(await call(auth.authenticate, { tokenHash: sha256(bootstrapToken), ...who })).toEqual({
       admin: { adminId: expect.any(String), name: "root-admin" },
     });
-    expect(await refusal(call(auth.authenticate, { tokenHash: sha256("wrong") }))).toMatchObject({
+    expect(await refusal(call(auth.authenticate, { tokenHash: sha256("wrong"), ...who }))).toMatchObject({
       code: "UNAUTHENTICATED",
     });
-    expect(await refusal(call(auth.authenticate, { tokenHash: bootstrapToken }))).toMatchObject({
+    expect(await refusal(call(auth.authenticate, { tokenHash: bootstrapToken, ...who }))).toMatchObject({
       code: "INVALID_ARGUMENT",
     });
+    // The refused token is in the audit trail, with where it came from (never the hash itself).
+    await expect
+      .poll(async () =>
+        (await readAuditStream(natsUrl, namespace))
+          .map((e) => e.event)
+          .filter((e) => e.event === "admin.login" && e.subject === "bearer token")
+          .map((e) => ({ success: e.success, reason: e.reason, ip: e.ipAddress, requestId: e.requestId })),
+      )
+      .toEqual([{ success: false, reason: "UNAUTHENTICATED", ip: "10.1.1.1", requestId: "r" }]);
   });
 
   it("opens, checks and ends a dashboard session, auditing login and logout", async () => {
@@ -499,9 +508,9 @@ describe("admin authentication", () => {
     });
     expect(created.admin?.name).toBe("root-admin");
     expect(created.expiresAtMs).toBeGreaterThan(Date.now());
-    expect((await call(auth.authenticateSession, { sessionHash })).admin?.name).toBe("root-admin");
+    expect((await call(auth.authenticateSession, { sessionHash, ...who })).admin?.name).toBe("root-admin");
     await call(auth.endSession, { sessionHash, ...who });
-    expect(await refusal(call(auth.authenticateSession, { sessionHash }))).toMatchObject({
+    expect(await refusal(call(auth.authenticateSession, { sessionHash, ...who }))).toMatchObject({
       code: "UNAUTHENTICATED",
     });
     const failed = await refusal(
@@ -539,10 +548,10 @@ describe("admin authentication", () => {
     expect(listed.out).toContain("alice");
     expect(listed.out).not.toContain(token.slice(6));
     expect(cli("revoke", "--name", "alice")).toMatchObject({ code: 0 });
-    expect(await refusal(call(auth.authenticate, { tokenHash: sha256(token) }))).toMatchObject({
+    expect(await refusal(call(auth.authenticate, { tokenHash: sha256(token), ...who }))).toMatchObject({
       code: "UNAUTHENTICATED",
     });
-    expect(await refusal(call(auth.authenticateSession, { sessionHash }))).toMatchObject({
+    expect(await refusal(call(auth.authenticateSession, { sessionHash, ...who }))).toMatchObject({
       code: "UNAUTHENTICATED",
     });
     expect(cli("revoke", "--name", "alice").code).toBe(1);

@@ -15,6 +15,7 @@ import { createAdminAuthService } from "./admin-auth/admin-auth-service.ts";
 import { bootstrapAdminToken } from "./admin-auth/bootstrap.ts";
 import { createAdminAudit } from "./audit/admin-audit.ts";
 import { createAuditRecorder } from "./audit/audit-recorder.ts";
+import { ensureAuditStream } from "./audit/audit-stream-setup.ts";
 import { createOutboxRelay } from "./audit/outbox-relay.ts";
 import { createCacheInvalidator } from "./cache/cache-invalidation.ts";
 import { cachedLookups, createLookupCache } from "./cache/lookup-cache.ts";
@@ -35,7 +36,11 @@ import { createWatchService } from "./secrets/watch-service.ts";
 import { createApprovedTokenKeys } from "./service-tokens/approved-token-keys.ts";
 import { createRegisterTokenService } from "./service-tokens/register-token-service.ts";
 import { createServiceTokensAdminService } from "./service-tokens/service-tokens-admin-service.ts";
-import { createThrottleReportService } from "./service-tokens/throttle-report-service.ts";
+import {
+  adminThrottledMethods,
+  createThrottleReportService,
+  gatewayThrottledMethods,
+} from "./service-tokens/throttle-report-service.ts";
 import { createTokenAuthenticator } from "./service-tokens/token-authenticator.ts";
 import { createUsageRecorder } from "./usage/usage-recorder.ts";
 
@@ -96,7 +101,7 @@ export interface RunningVault {
  */
 export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const { bus, db, logger, options } = deps;
-  await bus.ensureStream(auditStreamSpec(options.auditStream));
+  await ensureAuditStream(bus, auditStreamSpec(options.auditStream), logger);
   const dals = createDals(db);
   const cache = createLookupCache(options.cache ?? defaultCacheOptions);
   const invalidator = createCacheInvalidator({ bus, cache, logger });
@@ -176,7 +181,12 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         pendingLimits,
       }),
       approvedTokenKeys: createApprovedTokenKeys({ db }),
-      reportThrottled: createThrottleReportService({ serviceTokens: cachedTokens, recorder, logger }),
+      reportThrottled: createThrottleReportService({
+        methods: gatewayThrottledMethods,
+        serviceTokens: cachedTokens,
+        recorder,
+        logger,
+      }),
       authorizeWatch: createWatchService({
         authenticate,
         grants: createWatchDal({ db }),
@@ -198,6 +208,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         recorder,
         sessionTtlMs: options.adminSessionTtlMs,
       }),
+      reportThrottled: createThrottleReportService({ methods: adminThrottledMethods, recorder, logger }),
       sealingKey: deps.sealingKey,
       secrets: createSecretsAdminService({
         dals,

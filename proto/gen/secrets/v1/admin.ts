@@ -281,6 +281,13 @@ export interface DecideServiceTokenReply {
 
 export interface AuthenticateAdminRequest {
   tokenHash: string;
+  /**
+   * Where the request came from, for the audit event of a refusal (an accepted token is not audited here:
+   * the operation it authenticates is).
+   */
+  ipAddress: string;
+  userAgent: string;
+  requestId: string;
 }
 
 export interface AdminIdentity {
@@ -310,6 +317,10 @@ export interface CreateAdminSessionReply {
 
 export interface AuthenticateAdminSessionRequest {
   sessionHash: string;
+  /** Where the request came from, for the audit event of a refusal. */
+  ipAddress: string;
+  userAgent: string;
+  requestId: string;
 }
 
 export interface AuthenticateAdminSessionReply {
@@ -2892,13 +2903,22 @@ export const DecideServiceTokenReply: MessageFns<DecideServiceTokenReply> = {
 };
 
 function createBaseAuthenticateAdminRequest(): AuthenticateAdminRequest {
-  return { tokenHash: "" };
+  return { tokenHash: "", ipAddress: "", userAgent: "", requestId: "" };
 }
 
 export const AuthenticateAdminRequest: MessageFns<AuthenticateAdminRequest> = {
   encode(message: AuthenticateAdminRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.tokenHash !== "") {
       writer.uint32(10).string(message.tokenHash);
+    }
+    if (message.ipAddress !== "") {
+      writer.uint32(18).string(message.ipAddress);
+    }
+    if (message.userAgent !== "") {
+      writer.uint32(26).string(message.userAgent);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -2924,6 +2944,30 @@ export const AuthenticateAdminRequest: MessageFns<AuthenticateAdminRequest> = {
             message.tokenHash = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userAgent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2942,6 +2986,9 @@ export const AuthenticateAdminRequest: MessageFns<AuthenticateAdminRequest> = {
   fromPartial<I extends Exact<DeepPartial<AuthenticateAdminRequest>, I>>(object: I): AuthenticateAdminRequest {
     const message = createBaseAuthenticateAdminRequest();
     message.tokenHash = object.tokenHash ?? "";
+    message.ipAddress = object.ipAddress ?? "";
+    message.userAgent = object.userAgent ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
@@ -3243,13 +3290,22 @@ export const CreateAdminSessionReply: MessageFns<CreateAdminSessionReply> = {
 };
 
 function createBaseAuthenticateAdminSessionRequest(): AuthenticateAdminSessionRequest {
-  return { sessionHash: "" };
+  return { sessionHash: "", ipAddress: "", userAgent: "", requestId: "" };
 }
 
 export const AuthenticateAdminSessionRequest: MessageFns<AuthenticateAdminSessionRequest> = {
   encode(message: AuthenticateAdminSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.sessionHash !== "") {
       writer.uint32(10).string(message.sessionHash);
+    }
+    if (message.ipAddress !== "") {
+      writer.uint32(18).string(message.ipAddress);
+    }
+    if (message.userAgent !== "") {
+      writer.uint32(26).string(message.userAgent);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
     }
     return writer;
   },
@@ -3275,6 +3331,30 @@ export const AuthenticateAdminSessionRequest: MessageFns<AuthenticateAdminSessio
             message.sessionHash = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.userAgent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3295,6 +3375,9 @@ export const AuthenticateAdminSessionRequest: MessageFns<AuthenticateAdminSessio
   ): AuthenticateAdminSessionRequest {
     const message = createBaseAuthenticateAdminSessionRequest();
     message.sessionHash = object.sessionHash ?? "";
+    message.ipAddress = object.ipAddress ?? "";
+    message.userAgent = object.userAgent ?? "";
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };

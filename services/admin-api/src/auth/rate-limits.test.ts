@@ -1,26 +1,44 @@
 import { describe, expect, it } from "vitest";
 import { createHarness } from "../../test/harness.ts";
 
-describe("rate limits per client address", () => {
-  it("allows ADMIN_LOGIN_RATE_PER_MINUTE sign-ins, then 429 with Retry-After until a token refills", async () => {
+describe("rate limits keyed to what the caller presents", () => {
+  it("allows ADMIN_LOGIN_RATE_PER_MINUTE sign-ins per token, then 429 with Retry-After until a token refills", async () => {
     const h = createHarness({ config: { loginRatePerMinute: 10 } });
-    const login = (ip?: string) =>
-      h.call("POST", "/session", { body: { token: h.adminToken }, ...(ip ? { ip } : {}) });
-    for (let i = 0; i < 10; i++) expect((await login()).status).toBe(200);
-    const limited = await login();
+    const login = (token: string, ip?: string) =>
+      h.call("POST", "/session", { body: { token }, ...(ip ? { ip } : {}) });
+    for (let i = 0; i < 10; i++) expect((await login(h.adminToken)).status).toBe(200);
+    const limited = await login(h.adminToken, "198.51.100.1");
     expect(limited.status).toBe(429);
     expect(limited.headers["retry-after"]).toBe("6");
     expect(limited.json.error).toMatchObject({
       code: "RATE_LIMITED",
       requestId: limited.headers["x-request-id"],
     });
-    expect((await login("198.51.100.1")).status).toBe(200);
+    // Another admin's token from the same address is not touched.
+    expect((await login(h.vault.addAdmin("bob"))).status).toBe(200);
     expect(h.vault.callsOf("createSession")).toHaveLength(11);
     h.clock.advance(6_000);
-    expect((await login()).status).toBe(200);
+    expect((await login(h.adminToken)).status).toBe(200);
   });
 
-  it("refuses every credential from an address after too many failures, the right one included", async () => {
+  it("takes the budget before the vault is asked: of 100 concurrent bad tokens, the budget's worth reach it", async () => {
+    const h = createHarness({ config: { authFailureRatePerMinute: 10 } });
+    const session = /^[^=]+=([^;]+);/.exec(
+      (await h.call("POST", "/session", { body: { token: h.adminToken } })).setCookie[0] ?? "",
+    );
+    const cookie = `${session?.[0].split("=")[0]}=${session?.[1]}`;
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => h.call("GET", "/secrets", { token: `ssadm_wrong${i}` })),
+    ).then((all) => all.map((r) => r.status));
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(90);
+    expect(h.vault.callsOf("authenticate")).toHaveLength(10);
+    // The session and the token that signed in are known valid: the flood does not touch them.
+    expect((await h.call("GET", "/secrets", { cookie })).status).toBe(200);
+    expect((await h.call("GET", "/secrets", { token: h.adminToken })).status).toBe(200);
+  });
+
+  it("refuses every credential not known valid from an address after too many failures, a right one included", async () => {
     const h = createHarness({ config: { authFailureRatePerMinute: 5 } });
     for (let i = 0; i < 5; i++)
       expect((await h.call("GET", "/secrets", { token: `wrong-${i}` })).status).toBe(401);

@@ -4,6 +4,7 @@
  * in this replica's cache at once.
  */
 import { adminOperations } from "@secrets/bus";
+import type { AdminBudgets } from "../auth/admin-budgets.ts";
 import { type Authenticator, vaultRefusal } from "../auth/authenticator.ts";
 import { sha256Hex } from "../auth/hash.ts";
 import { isSameOrigin } from "../auth/origin-check.ts";
@@ -15,7 +16,6 @@ import {
   readSessionId,
   sessionCookie,
 } from "../auth/session-cookie.ts";
-import type { AuthThrottle } from "../auth/throttle.ts";
 import { ApiError, apiErrors } from "../http/api-error.ts";
 import type { RequestState } from "../http/request-state.ts";
 import { isoOrNull } from "../shared/paging.ts";
@@ -24,7 +24,7 @@ import type { SessionView } from "./model.ts";
 
 export interface SessionServiceDeps {
   vault: VaultClient;
-  throttle: AuthThrottle;
+  budgets: AdminBudgets;
   authenticator: Pick<Authenticator, "forgetSession">;
   cookieSecure: boolean;
   publicOrigin: string | undefined;
@@ -46,20 +46,25 @@ export function createSessionService(deps: SessionServiceDeps) {
       if (request.headers.has("origin") && !isSameOrigin(request, deps.publicOrigin)) {
         throw apiErrors.forbidden("Sign in from the dashboard's own origin");
       }
-      deps.throttle.beforeLogin(state.ipAddress);
+      if (token === "") {
+        deps.budgets.malformed("admin-login", state.ipAddress);
+        throw apiErrors.unauthenticated("Send an admin token to sign in");
+      }
+      const tokenHash = sha256Hex(token);
+      const hold = deps.budgets.take("admin-login", tokenHash, state.ipAddress);
       try {
-        if (token === "") throw apiErrors.unauthenticated("Send an admin token to sign in");
+        deps.budgets.takeLogin(tokenHash, state.ipAddress);
         const sessionId = newSessionId();
+        const sessionHash = sha256Hex(sessionId);
         const reply = await vault
-          .call(adminOperations.createSession, {
-            tokenHash: sha256Hex(token),
-            sessionHash: sha256Hex(sessionId),
-            ...caller(state),
-          })
+          .call(adminOperations.createSession, { tokenHash, sessionHash, ...caller(state) })
           .catch((error: unknown) => {
             throw vaultRefusal(error);
           });
         if (!reply.admin?.name) throw new Error("The vault named no admin for a new session");
+        hold.settle("valid");
+        deps.budgets.learn(tokenHash);
+        deps.budgets.learn(sessionHash, reply.expiresAtMs);
         state.principal = { actor: reply.admin.name, method: "session", expiresAtMs: reply.expiresAtMs };
         const maxAgeSeconds = (reply.expiresAtMs - deps.now()) / 1000;
         return {
@@ -67,7 +72,7 @@ export function createSessionService(deps: SessionServiceDeps) {
           cookie: sessionCookie(sessionId, maxAgeSeconds, deps.cookieSecure),
         };
       } catch (error) {
-        if (error instanceof ApiError && error.status === 401) deps.throttle.failed(state.ipAddress);
+        hold.settle(error instanceof ApiError && error.status === 401 ? "refused" : "none");
         throw error;
       }
     },

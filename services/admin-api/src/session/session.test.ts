@@ -62,7 +62,14 @@ describe("cookie-authenticated requests", () => {
     const me = await h.call("GET", "/session", { cookie });
     expect(me.status).toBe(200);
     expect(me.json).toEqual({ admin: { name: "alice" }, expiresAt: res.json.expiresAt });
-    expect(h.vault.callsOf("authenticateSession")).toEqual([{ sessionHash: sha256(sessionId) }]);
+    expect(h.vault.callsOf("authenticateSession")).toEqual([
+      {
+        sessionHash: sha256(sessionId),
+        ipAddress: "203.0.113.7",
+        userAgent: expect.any(String),
+        requestId: me.headers["x-request-id"],
+      },
+    ]);
     const list = await h.call("GET", "/secrets", { cookie });
     expect(list.status).toBe(200);
     expect(h.vault.callsOf("listSecrets")[0]?.admin?.actor).toBe("alice");

@@ -48,15 +48,27 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
     return row && row.revokedAt === null && hashesMatch(row.tokenHash, tokenHash) ? row : undefined;
   }
 
-  async function audit(event: AuditEventName, success: boolean, caller: Caller, actor = "", reason = "") {
-    await deps.recorder.record({ event, success, actor, reason, ...caller });
+  async function audit(
+    event: AuditEventName,
+    success: boolean,
+    caller: Caller,
+    actor = "",
+    reason = "",
+    subject = "",
+  ) {
+    const { ipAddress, userAgent, requestId } = caller;
+    await deps.recorder.record({ event, success, actor, reason, subject, ipAddress, userAgent, requestId });
   }
 
   return {
-    async authenticateToken(tokenHash: string): Promise<AdminIdentity> {
+    /** A refusal is audited (`admin.login`, subject `bearer token`); the admin API's budgets bound how often. */
+    async authenticateToken(tokenHash: string, caller: Caller): Promise<AdminIdentity> {
       checkHash(tokenHash, "token_hash");
       const token = await tokenFor(tokenHash);
-      if (!token) throw unauthenticated();
+      if (!token) {
+        await audit(Events.adminLogin, false, caller, "", "UNAUTHENTICATED", "bearer token");
+        throw unauthenticated();
+      }
       await deps.dal.touchToken(token.id);
       return identity(token);
     },
@@ -66,7 +78,7 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
       checkHash(input.sessionHash, "session_hash");
       const token = await tokenFor(input.tokenHash);
       if (!token) {
-        await audit(Events.adminLogin, false, input, "", "UNAUTHENTICATED");
+        await audit(Events.adminLogin, false, input, "", "UNAUTHENTICATED", "sign-in");
         throw unauthenticated();
       }
       const expiresAt = new Date(now() + deps.sessionTtlMs);
@@ -76,10 +88,14 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
       return { admin: identity(token), expiresAtMs: expiresAt.getTime() };
     },
 
-    async authenticateSession(sessionHash: string) {
+    /** A refusal (unknown, expired or ended session) is audited as for a token, subject `session cookie`. */
+    async authenticateSession(sessionHash: string, caller: Caller) {
       checkHash(sessionHash, "session_hash");
       const row = await deps.dal.findSession(sessionHash, new Date(now()));
-      if (!row) throw unauthenticated();
+      if (!row) {
+        await audit(Events.adminLogin, false, caller, "", "UNAUTHENTICATED", "session cookie");
+        throw unauthenticated();
+      }
       return { admin: identity(row.token), expiresAtMs: row.session.expiresAt.getTime() };
     },
 

@@ -16,6 +16,7 @@ import { toBusError } from "../errors.ts";
 import type { KeysAdminService } from "../rotation/keys-admin-service.ts";
 import type { createSecretsAdminService } from "../secrets/secrets-admin-service.ts";
 import type { createServiceTokensAdminService } from "../service-tokens/service-tokens-admin-service.ts";
+import type { createThrottleReportService } from "../service-tokens/throttle-report-service.ts";
 
 export interface AdminHandlerDeps {
   secrets: ReturnType<typeof createSecretsAdminService>;
@@ -23,6 +24,8 @@ export interface AdminHandlerDeps {
   serviceTokens: ReturnType<typeof createServiceTokensAdminService>;
   adminAuth: AdminAuthService;
   keys: KeysAdminService;
+  /** Admin credentials the admin API refused on a spent budget, as `calls.throttled` summaries. */
+  reportThrottled: ReturnType<typeof createThrottleReportService>;
   sealingKey: Pick<SealingKeyPair, "keyId" | "publicKey">;
   checkReady: () => Promise<void>;
   logger: Logger;
@@ -58,7 +61,7 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       bus,
       adminOperations.authenticate,
       options,
-      guard("authenticate", async (r) => ({ admin: await adminAuth.authenticateToken(r.tokenHash) })),
+      guard("authenticate", async (r) => ({ admin: await adminAuth.authenticateToken(r.tokenHash, r) })),
     ),
     serve(
       bus,
@@ -70,7 +73,7 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       bus,
       adminOperations.authenticateSession,
       options,
-      guard("authenticate-session", (r) => adminAuth.authenticateSession(r.sessionHash)),
+      guard("authenticate-session", (r) => adminAuth.authenticateSession(r.sessionHash, r)),
     ),
     serve(
       bus,
@@ -78,6 +81,15 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       options,
       guard("end-session", async (r) => {
         await adminAuth.endSession(r);
+        return {};
+      }),
+    ),
+    serve(
+      bus,
+      adminOperations.reportThrottled,
+      options,
+      guard("report-throttled", async (r) => {
+        await deps.reportThrottled(r.entries);
         return {};
       }),
     ),
