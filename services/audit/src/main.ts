@@ -14,6 +14,9 @@ import { openParkFile } from "./shipper/parking.ts";
 import { createShipper, type Shipper } from "./shipper/shipper.ts";
 import { createSinkFromConfig } from "./sinks/create-sink.ts";
 
+// Every file this process creates (the park file of refused events and the audit file sink) is its owner's alone.
+process.umask(0o077);
+
 let config: AuditConfig;
 try {
   config = parseAuditConfig(process.env);

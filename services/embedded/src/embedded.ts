@@ -12,6 +12,7 @@ import {
   openDatabase,
   pendingExpiryOptions,
   pendingLimitsOptions,
+  securePrivateDataDir,
   startVault,
 } from "@secrets/vault";
 import type { BannerFacts } from "./banner.ts";
@@ -33,6 +34,8 @@ export async function startEmbedded(
   adminBootstrap: { token: string; name: string },
 ): Promise<RunningEmbedded> {
   const { vault: vaultConfig, gateway: gatewayConfig, adminApi } = config;
+  // Before anything writes there: PGlite, the keys, the journal and the TLS key all live under it.
+  const dataDir = await securePrivateDataDir(config.dataDir, logger);
   const journal = new JournalStreamStore(config.journalPath);
   const bus = new MemoryBus({
     namespace: vaultConfig.busNamespace,
@@ -40,6 +43,7 @@ export async function startEmbedded(
     streams: journal,
   });
   const database = await openDatabase({ dataDir: vaultConfig.dataDir, maxConnections: 1 });
+  await dataDir.afterOpen();
   const masterKey =
     vaultConfig.masterKeyFile === undefined ? undefined : await loadMasterKey(vaultConfig.masterKeyFile);
   const vault = await startVault({

@@ -15,6 +15,10 @@ import { dashboardIsStale, ensureDashboardBuilt } from "./dashboard-build.ts";
 import { startEmbedded } from "./embedded.ts";
 import { startProcesses } from "./processes.ts";
 
+// Every file this process (and each service it starts) creates is its owner's alone: PGlite's files,
+// the keys, the audit journal, the TLS key.
+process.umask(0o077);
+
 const env = process.env;
 let mode: "embedded" | "processes";
 let config: ReturnType<typeof parseEmbeddedConfig> | undefined;

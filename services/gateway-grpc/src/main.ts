@@ -11,6 +11,9 @@ import { createGatewayServer, type GatewayServer, hostPort } from "./server.ts";
 import { gatewayServerOptions } from "./server-options.ts";
 import { loadServerTls, TlsSetupError } from "./tls.ts";
 
+// Every file this process creates (the generated TLS key and certificates) is its owner's alone.
+process.umask(0o077);
+
 let config: GatewayConfig;
 try {
   config = parseGatewayConfig(process.env);

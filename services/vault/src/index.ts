@@ -10,6 +10,7 @@ export {
   type VaultConfig,
   vaultConfigSpec,
 } from "./config.ts";
+export { securePrivateDataDir } from "./data-dir/private-data-dir.ts";
 export { openDatabase } from "./db/connection.ts";
 export { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 export { type RunningVault, startVault, type VaultDeps, type VaultOptions } from "./vault.ts";

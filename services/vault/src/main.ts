@@ -6,13 +6,22 @@ import { busConfigChecks, connectBusFromConfig } from "@secrets/bus";
 import { parseConfigOrExit } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
 import { keyRotationOptions, pendingExpiryOptions, pendingLimitsOptions, vaultConfigSpec } from "./config.ts";
+import { securePrivateDataDir } from "./data-dir/private-data-dir.ts";
 import { openDatabase } from "./db/connection.ts";
 import { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 import { startVault } from "./vault.ts";
 
+// Every file this process creates (keys, PGlite's WAL and catalog) is its owner's alone, whatever mode
+// the code or library creating it asks for.
+process.umask(0o077);
+
 const config = parseConfigOrExit(vaultConfigSpec, process.env, busConfigChecks);
 const logger = createLogger({ service: "vault", level: config.logLevel });
 
+const dataDir = await securePrivateDataDir(config.dataDir, logger).catch((error: unknown) => {
+  logger.error("the data directory cannot be made private; refusing to start", { error });
+  process.exit(1);
+});
 const database = await openDatabase({
   databaseUrl: config.databaseUrl,
   dataDir: config.dataDir,
@@ -24,6 +33,7 @@ const database = await openDatabase({
     }
   },
 });
+await dataDir.afterOpen();
 const masterKey = config.masterKeyFile === undefined ? undefined : await loadMasterKey(config.masterKeyFile);
 const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir, masterKey });
 const sealingKey = await loadOrCreateSealingKey({ dataDir: config.dataDir, masterKey });
