@@ -30,6 +30,8 @@ export async function signIn(client: QueryClient, token: string): Promise<void> 
   const session = await api<Session>("/session", { method: "POST", body: { token } });
   loginNotice.value = "";
   client.setQueryData(queryKeys.session, session);
+  // The sign-in reply says who; `GET /session` also says what to warn about (the bootstrap token).
+  void client.invalidateQueries({ queryKey: queryKeys.session });
 }
 
 export async function signOut(client: QueryClient): Promise<void> {

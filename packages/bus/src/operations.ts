@@ -7,6 +7,8 @@
  * the admin API only `v1.vault.admin.>` and `v1.audit.query`.
  */
 import {
+  AdminPlaneStatusReply,
+  AdminPlaneStatusRequest,
   AuthenticateAdminReply,
   AuthenticateAdminRequest,
   AuthenticateAdminSessionReply,
@@ -176,6 +178,12 @@ export const adminOperations = {
   grantAccess: operation("v1.vault.admin.grant-access", GrantAccessRequest, GrantAccessReply),
   rotateKey: operation("v1.vault.admin.rotate-key", RotateKeyRequest, RotateKeyReply),
   keyStatus: operation("v1.vault.admin.key-status", KeyStatusRequest, KeyStatusReply),
+  /** Whether the bootstrap admin token is still active, for the dashboard's warning. */
+  adminPlaneStatus: operation(
+    "v1.vault.admin.admin-plane-status",
+    AdminPlaneStatusRequest,
+    AdminPlaneStatusReply,
+  ),
   listServiceTokens: operation(
     "v1.vault.admin.list-service-tokens",
     ListServiceTokensRequest,

@@ -31,6 +31,8 @@ export function emptyVaultState() {
     /** Admin names by token hash. */
     adminTokens: new Map<string, string>(),
     sessions: new Map<string, { name: string; expiresAtMs: number }>(),
+    /** The bootstrap admin's name while its token is active; "" once revoked. */
+    bootstrapAdminName: "",
     secrets: new Map<string, ReturnType<typeof secretRecord>>(),
     /** Plaintext values as the vault received them, by secret name. */
     values: new Map<string, string>(),
@@ -102,6 +104,10 @@ export function fakeHandlers(
         expiresAtMs: session.expiresAtMs,
       };
     },
+    adminPlaneStatus: async () => ({
+      bootstrapTokenActive: state.bootstrapAdminName !== "",
+      bootstrapAdminName: state.bootstrapAdminName,
+    }),
     endSession: async (r) => {
       state.sessions.delete(r.sessionHash);
       return {};

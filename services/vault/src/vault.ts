@@ -12,7 +12,7 @@ import { sql } from "drizzle-orm";
 import { createAccessRequestsAdminService } from "./access-requests/access-requests-admin-service.ts";
 import { createAdminAuthDal } from "./admin-auth/admin-auth-dal.ts";
 import { createAdminAuthService } from "./admin-auth/admin-auth-service.ts";
-import { bootstrapAdminToken } from "./admin-auth/bootstrap.ts";
+import { bootstrapAdminToken, startBootstrapReminder } from "./admin-auth/bootstrap.ts";
 import { createAdminAudit } from "./audit/admin-audit.ts";
 import { createAuditRecorder } from "./audit/audit-recorder.ts";
 import { ensureAuditStream } from "./audit/audit-stream-setup.ts";
@@ -59,6 +59,8 @@ export interface VaultOptions {
   adminSessionTtlMs: number;
   /** Becomes the first admin token when no admin token exists yet. */
   adminBootstrap?: { token: string; name: string } | undefined;
+  /** How often the log repeats that the bootstrap admin token is still active. Default 1 h. */
+  bootstrapReminderIntervalMs?: number;
   /** Encryption-key rotation and rewrap; defaults: every 30 days, checked every minute. */
   keyRotation?: KeyRotationOptions;
   /** Pending tokens and access requests are removed after this long; default 30 days, checked hourly. */
@@ -149,6 +151,13 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
     : false;
   if (adminBootstrapped)
     logger.info("stored the bootstrap admin token", { admin: options.adminBootstrap?.name });
+  const bootstrapReminder = startBootstrapReminder({
+    dal: adminAuthDal,
+    logger,
+    environmentToken: options.adminBootstrap?.token,
+    intervalMs: options.bootstrapReminderIntervalMs ?? 3_600_000,
+  });
+  await bootstrapReminder.first;
   const checkReady = async () => {
     await db.execute(sql`select 1`);
   };
@@ -239,6 +248,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   return {
     adminBootstrapped,
     async stop() {
+      bootstrapReminder.stop();
       await Promise.all(subscriptions.map((subscription) => subscription.unsubscribe()));
       await rotation.stop();
       await expiry.stop();

@@ -156,6 +156,8 @@ export interface Session {
   admin: { name: string };
   /** Null for an admin token, which does not expire. */
   expiresAt: string | null;
+  /** `GET /session` only: the bootstrap admin token still works (the dashboard warns). */
+  bootstrapTokenActive?: boolean;
 }
 
 export interface FieldProblem {

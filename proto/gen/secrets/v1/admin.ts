@@ -354,6 +354,21 @@ export interface KeyStatusRequest {
   admin?: AdminContext | undefined;
 }
 
+/** How the admin plane itself stands, for the dashboard's warnings. Names no credential. */
+export interface AdminPlaneStatusRequest {
+  admin?: AdminContext | undefined;
+}
+
+export interface AdminPlaneStatusReply {
+  /**
+   * The token installed from ADMIN_BOOTSTRAP_TOKEN is not revoked yet: it still works, and it lives in an
+   * environment file. False once it is revoked (the vault never installs it again).
+   */
+  bootstrapTokenActive: boolean;
+  /** The bootstrap admin's name while bootstrap_token_active; empty otherwise. */
+  bootstrapAdminName: string;
+}
+
 export interface KeyStatusReply {
   lastRotatedAtMs: number;
   nextRotationAtMs: number;
@@ -3764,6 +3779,130 @@ export const KeyStatusRequest: MessageFns<KeyStatusRequest> = {
     message.admin = (object.admin !== undefined && object.admin !== null)
       ? AdminContext.fromPartial(object.admin)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseAdminPlaneStatusRequest(): AdminPlaneStatusRequest {
+  return { admin: undefined };
+}
+
+export const AdminPlaneStatusRequest: MessageFns<AdminPlaneStatusRequest> = {
+  encode(message: AdminPlaneStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.admin !== undefined) {
+      AdminContext.encode(message.admin, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminPlaneStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminPlaneStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.admin = AdminContext.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AdminPlaneStatusRequest>, I>>(base?: I): AdminPlaneStatusRequest {
+    return AdminPlaneStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdminPlaneStatusRequest>, I>>(object: I): AdminPlaneStatusRequest {
+    const message = createBaseAdminPlaneStatusRequest();
+    message.admin = (object.admin !== undefined && object.admin !== null)
+      ? AdminContext.fromPartial(object.admin)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAdminPlaneStatusReply(): AdminPlaneStatusReply {
+  return { bootstrapTokenActive: false, bootstrapAdminName: "" };
+}
+
+export const AdminPlaneStatusReply: MessageFns<AdminPlaneStatusReply> = {
+  encode(message: AdminPlaneStatusReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bootstrapTokenActive !== false) {
+      writer.uint32(8).bool(message.bootstrapTokenActive);
+    }
+    if (message.bootstrapAdminName !== "") {
+      writer.uint32(18).string(message.bootstrapAdminName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminPlaneStatusReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminPlaneStatusReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bootstrapTokenActive = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.bootstrapAdminName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AdminPlaneStatusReply>, I>>(base?: I): AdminPlaneStatusReply {
+    return AdminPlaneStatusReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdminPlaneStatusReply>, I>>(object: I): AdminPlaneStatusReply {
+    const message = createBaseAdminPlaneStatusReply();
+    message.bootstrapTokenActive = object.bootstrapTokenActive ?? false;
+    message.bootstrapAdminName = object.bootstrapAdminName ?? "";
     return message;
   },
 };

@@ -4,7 +4,7 @@ import type { AdminAuthPlugin } from "../auth/index.ts";
 import type { JsonBodyParsing } from "../http/json-body.ts";
 import { requestState } from "../http/request-state.ts";
 import { adminRouteErrors, errorResponses } from "../shared/model.ts";
-import { LoginBody, SessionView } from "./model.ts";
+import { CurrentSessionView, LoginBody, SessionView } from "./model.ts";
 import type { SessionService } from "./service.ts";
 
 export function sessionController(deps: {
@@ -39,12 +39,14 @@ export function sessionController(deps: {
         },
       },
     )
-    .get("/session", ({ admin }) => sessions.current(admin), {
+    .get("/session", ({ admin, adminContext }) => sessions.current(admin, adminContext), {
       admin: true,
-      response: { 200: SessionView("The signed-in admin"), ...errorResponses(...adminRouteErrors) },
+      response: { 200: CurrentSessionView, ...errorResponses(...adminRouteErrors) },
       detail: {
         summary: "The current admin",
-        description: "Who the credentials (cookie, admin token or JWT) belong to, and until when.",
+        description:
+          "Who the credentials (cookie, admin token or JWT) belong to, and until when; and whether the " +
+          "bootstrap admin token is still active (the dashboard warns until it is revoked).",
       },
     })
     .delete(

@@ -29,3 +29,17 @@ export const SessionView = (description: string) =>
     { description },
   );
 export type SessionView = ReturnType<typeof SessionView>["static"];
+
+/** `GET /session`: the signed-in admin, and what the dashboard must warn about. */
+export const CurrentSessionView = t.Object(
+  {
+    ...SessionView("").properties,
+    bootstrapTokenActive: t.Boolean({
+      description:
+        "The token installed from `ADMIN_BOOTSTRAP_TOKEN` still works. Create a named admin token and revoke " +
+        "the bootstrap one (`bun run admin:token`); once revoked the vault never installs it again",
+    }),
+  },
+  { description: "The signed-in admin" },
+);
+export type CurrentSessionView = typeof CurrentSessionView.static;

@@ -4,6 +4,7 @@
  * in this replica's cache at once.
  */
 import { adminOperations } from "@secrets/bus";
+import type { AdminContext } from "@secrets/proto/admin";
 import type { AdminBudgets } from "../auth/admin-budgets.ts";
 import { type Authenticator, vaultRefusal } from "../auth/authenticator.ts";
 import { sha256Hex } from "../auth/hash.ts";
@@ -20,7 +21,7 @@ import { ApiError, apiErrors } from "../http/api-error.ts";
 import type { RequestState } from "../http/request-state.ts";
 import { isoOrNull } from "../shared/paging.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
-import type { SessionView } from "./model.ts";
+import type { CurrentSessionView } from "./model.ts";
 
 export interface SessionServiceDeps {
   vault: VaultClient;
@@ -88,8 +89,13 @@ export function createSessionService(deps: SessionServiceDeps) {
       return clearedSessionCookie(deps.cookieSecure);
     },
 
-    current(principal: Principal): SessionView {
-      return { admin: { name: principal.actor }, expiresAt: isoOrNull(principal.expiresAtMs) };
+    async current(principal: Principal, admin: AdminContext): Promise<CurrentSessionView> {
+      const status = await vault.call(adminOperations.adminPlaneStatus, { admin });
+      return {
+        admin: { name: principal.actor },
+        expiresAt: isoOrNull(principal.expiresAtMs),
+        bootstrapTokenActive: status.bootstrapTokenActive,
+      };
     },
   };
 }

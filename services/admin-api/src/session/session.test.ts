@@ -61,7 +61,11 @@ describe("cookie-authenticated requests", () => {
     const { sessionId, cookie, res } = await signIn(h);
     const me = await h.call("GET", "/session", { cookie });
     expect(me.status).toBe(200);
-    expect(me.json).toEqual({ admin: { name: "alice" }, expiresAt: res.json.expiresAt });
+    expect(me.json).toEqual({
+      admin: { name: "alice" },
+      expiresAt: res.json.expiresAt,
+      bootstrapTokenActive: false,
+    });
     expect(h.vault.callsOf("authenticateSession")).toEqual([
       {
         sessionHash: sha256(sessionId),
@@ -118,11 +122,24 @@ describe("cookie-authenticated requests", () => {
 });
 
 describe("GET /session", () => {
+  it("says while the bootstrap admin token is still active, so the dashboard warns", async () => {
+    const h = createHarness();
+    h.vault.state.bootstrapAdminName = "admin";
+    const res = await h.call("GET", "/session", { token: h.adminToken });
+    expect(res.json).toMatchObject({ admin: { name: "alice" }, bootstrapTokenActive: true });
+    expect(h.vault.callsOf("adminPlaneStatus")).toEqual([
+      expect.objectContaining({ admin: expect.objectContaining({ actor: "alice" }) }),
+    ]);
+    h.vault.state.bootstrapAdminName = "";
+    expect((await h.call("GET", "/session", { token: h.adminToken })).json.bootstrapTokenActive).toBe(false);
+  });
+
   it("reports a Bearer admin with no expiry, and 401 without credentials", async () => {
     const h = createHarness();
     expect((await h.call("GET", "/session", { token: h.adminToken })).json).toEqual({
       admin: { name: "alice" },
       expiresAt: null,
+      bootstrapTokenActive: false,
     });
     const anonymous = await h.call("GET", "/session");
     expect(anonymous.status).toBe(401);

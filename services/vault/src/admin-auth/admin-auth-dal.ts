@@ -16,16 +16,29 @@ export function createAdminAuthDal({ db }: { db: Database }) {
       return row;
     },
 
-    /** Inserts the token only while no admin token exists at all (the bootstrap token). */
+    /**
+     * Inserts the bootstrap token only while no admin token row exists at all. Revoked rows are kept, so
+     * once any token existed (the bootstrap token revoked included) the environment installs nothing.
+     */
     async insertFirstToken(input: { id: string; name: string; tokenHash: string }): Promise<boolean> {
       return db.transaction(async (tx) => {
         // Serialise concurrent bootstraps: the first holds the lock, the others then see its row.
         await tx.execute(sql`lock table ${adminTokens} in share row exclusive mode`);
         const [existing] = await tx.select({ n: count() }).from(adminTokens);
         if ((existing?.n ?? 0) > 0) return false;
-        await tx.insert(adminTokens).values(input);
+        await tx.insert(adminTokens).values({ ...input, bootstrap: true });
         return true;
       });
+    },
+
+    /** The bootstrap token while it is not revoked: what the vault and the dashboard warn about. */
+    async findActiveBootstrapToken(): Promise<AdminToken | undefined> {
+      const [row] = await db
+        .select()
+        .from(adminTokens)
+        .where(and(eq(adminTokens.bootstrap, true), isNull(adminTokens.revokedAt)))
+        .limit(1);
+      return row;
     },
 
     async listTokens(): Promise<AdminToken[]> {

@@ -99,6 +99,12 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
       return { admin: identity(row.token), expiresAtMs: row.session.expiresAt.getTime() };
     },
 
+    /** Whether the bootstrap token still works: the dashboard warns while it does. Not audited (a flag). */
+    async planeStatus(): Promise<{ bootstrapTokenActive: boolean; bootstrapAdminName: string }> {
+      const bootstrap = await deps.dal.findActiveBootstrapToken();
+      return { bootstrapTokenActive: bootstrap !== undefined, bootstrapAdminName: bootstrap?.name ?? "" };
+    },
+
     async endSession(input: Caller & { sessionHash: string }): Promise<void> {
       checkHash(input.sessionHash, "session_hash");
       const row = await deps.dal.findSession(input.sessionHash, new Date(now()));

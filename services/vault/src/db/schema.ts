@@ -185,6 +185,12 @@ export const adminTokens = pgTable(
     createdAt: timestampTz("created_at").notNull().defaultNow(),
     revokedAt: timestampTz("revoked_at"),
     lastUsedAt: timestampTz("last_used_at"),
+    /**
+     * Installed from ADMIN_BOOTSTRAP_TOKEN. Revoking it keeps the row, so no later start installs the
+     * token again (the first token is stored only while no row exists), and the vault and the dashboard
+     * warn while it is not revoked.
+     */
+    bootstrap: boolean("bootstrap").notNull().default(false),
   },
   (table) => [index("admin_tokens_name_idx").on(table.name)],
 );

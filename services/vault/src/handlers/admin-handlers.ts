@@ -59,6 +59,12 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
     ),
     serve(
       bus,
+      adminOperations.adminPlaneStatus,
+      options,
+      guard("admin-plane-status", () => adminAuth.planeStatus()),
+    ),
+    serve(
+      bus,
       adminOperations.authenticate,
       options,
       guard("authenticate", async (r) => ({ admin: await adminAuth.authenticateToken(r.tokenHash, r) })),

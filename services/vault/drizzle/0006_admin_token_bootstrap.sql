@@ -1,0 +1,1 @@
+ALTER TABLE "admin_tokens" ADD COLUMN "bootstrap" boolean DEFAULT false NOT NULL;
