@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createHarness } from "../../test/harness.ts";
 
@@ -32,6 +33,42 @@ describe("the OpenAPI document", () => {
     const doc = await h.call("GET", "/swagger/json");
     expect(doc.json.openapi).toMatch(/^3\./);
     expect(doc.json.info.title).toBe("Secrets Service admin API");
+  });
+
+  it("serves its viewer with no script from another origin, under a CSP that allows none", async () => {
+    const h = createHarness();
+    const page = await h.call("GET", "/swagger");
+    const sources = [...page.text.matchAll(/<script\b([^>]*)>/gi)].map(
+      (m) => /\bsrc="([^"]*)"/.exec(m[1] ?? "")?.[1],
+    );
+    expect(sources.length).toBeGreaterThan(0);
+    // Every script is a file of this origin: none inline, none from a CDN.
+    for (const src of sources) {
+      expect(src).toMatch(/^\/[^/]/);
+      expect(new URL(src ?? "", "http://localhost").origin).toBe("http://localhost");
+    }
+    expect(page.text).not.toMatch(/https?:\/\//);
+    const csp = page.headers["content-security-policy"] ?? "";
+    const directive = (name: string) =>
+      csp
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .find(([n]) => n === name)
+        ?.slice(1);
+    expect(directive("default-src")).toEqual(["'none'"]);
+    expect(directive("script-src")).toEqual(["'self'"]);
+    expect(directive("connect-src")).toEqual(["'self'"]);
+    expect(directive("frame-ancestors")).toEqual(["'none'"]);
+    for (const src of sources) {
+      const asset = await h.call("GET", src ?? "");
+      expect(asset.status, src).toBe(200);
+      expect(asset.headers["content-type"], src).toContain("javascript");
+    }
+    // The viewer is the package's own bundle, at a version pinned exactly (no range to drift within).
+    const served = await h.call("GET", sources[0] ?? "");
+    expect(served.text).toContain("createApiReference");
+    const manifest = await Bun.file(join(import.meta.dirname, "../../package.json")).json();
+    expect(manifest.dependencies["@scalar/api-reference"]).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it("describes every route, parameter, response and schema property", async () => {
