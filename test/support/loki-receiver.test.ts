@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { type LokiReceiver, parseLogql, startLokiReceiver } from "./loki-receiver.ts";
+import { type LokiReceiver, LokiVersion, parseLogql, startLokiReceiver } from "./loki-receiver.ts";
 
 const now = Date.UTC(2025, 0, 17, 12, 0, 0);
 const ns = (ms: number) => `${BigInt(ms) * 1_000_000n}`;
@@ -10,8 +10,8 @@ afterEach(async () => {
   await loki?.stop();
 });
 
-async function start() {
-  loki = await startLokiReceiver({ now: () => now });
+async function start(version: LokiVersion = LokiVersion.v3_5) {
+  loki = await startLokiReceiver({ now: () => now, version });
   return loki;
 }
 
@@ -42,7 +42,12 @@ describe("Loki stand-in: push", () => {
     const response = await push({ streams: [stream(app, [ns(now), "a"], [ns(now + 1), "b"])] });
     expect(response.status).toBe(204);
     expect(loki.entries().map((e) => e.line)).toEqual(["a", "b"]);
-    expect(loki.entries()[0]).toEqual({ labels: app, timestamp: ns(now), line: "a" });
+    // Loki 3 adds service_name from the service label (discover_service_name).
+    expect(loki.entries()[0]).toEqual({
+      labels: { ...app, service_name: "secrets-service" },
+      timestamp: ns(now),
+      line: "a",
+    });
   });
 
   it("accepts gzip bodies and refuses other encodings and content types with 415", async () => {
@@ -149,8 +154,8 @@ describe("Loki stand-in: push", () => {
 describe("Loki stand-in: query_range", () => {
   const line = (fields: Record<string, unknown>) => JSON.stringify(fields);
 
-  async function filled() {
-    await start();
+  async function filled(version: LokiVersion = LokiVersion.v2_9) {
+    await start(version);
     await push({
       streams: [
         stream(
@@ -212,6 +217,29 @@ describe("Loki stand-in: query_range", () => {
     expect(JSON.parse(limited[0]?.text ?? "{}")).toEqual({ service_name: "orders" });
   });
 
+  it("in 3.x mode renames a parsed field that collides with service_name, as Loki 3 does", async () => {
+    await filled(LokiVersion.v3_5);
+    const range = { start: ns(0), end: ns(now) };
+    // `| json` cannot overwrite the service_name label Loki 3 derived from `service`.
+    const plain = await lines(
+      await query({ query: '{env="test"} | json | service_name="orders"', ...range }),
+    );
+    expect(plain).toEqual([]);
+    const renamed = await lines(
+      await query({ query: '{env="test"} | json | service_name_extracted="orders"', ...range }),
+    );
+    expect(renamed).toHaveLength(3);
+    expect(renamed[0]?.stream).toMatchObject({ service_name: "secrets-service" });
+    // Explicit extraction under another name, after a line filter, finds them in either release.
+    const explicit = await lines(
+      await query({
+        query: '{env="test"} |= `"service_name":"orders"` | json caller="service_name" | caller="orders"',
+        ...range,
+      }),
+    );
+    expect(explicit).toHaveLength(3);
+  });
+
   it("honours start (inclusive) and end (exclusive), and refuses what it does not parse", async () => {
     await filled();
     const window = await lines(
@@ -219,18 +247,33 @@ describe("Loki stand-in: query_range", () => {
     );
     expect(window).toHaveLength(1);
     expect((await query({ query: '{env=~"t.*"}' })).status).toBe(400);
-    expect((await query({ query: '{env="test"} |= "x"' })).status).toBe(400);
+    expect((await query({ query: '{env="test"} |~ "x"' })).status).toBe(400);
     expect((await query({ query: '{env="test"}', start: "yesterday" })).status).toBe(400);
   });
 
   it("parses the LogQL subset with escaped strings", () => {
-    expect(parseLogql('{a="b", c="d \\"q\\""} | json | k="v"')).toEqual({
+    expect(parseLogql('{a="b", c="d \\"q\\""} |= "x" | json | k="v" != `y`')).toEqual({
       selector: [
         ["a", "b"],
         ["c", 'd "q"'],
       ],
-      json: true,
-      filters: [["k", "v"]],
+      stages: [
+        { kind: "line", contains: "x", negate: false },
+        { kind: "json", fields: undefined },
+        { kind: "label", name: "k", value: "v" },
+        { kind: "line", contains: "y", negate: true },
+      ],
+    });
+    expect(parseLogql('{a="b"} | json x="service_name", y="id"')).toMatchObject({
+      stages: [
+        {
+          kind: "json",
+          fields: [
+            ["x", "service_name"],
+            ["y", "id"],
+          ],
+        },
+      ],
     });
     expect(typeof parseLogql("{}")).toBe("string");
   });

@@ -1,22 +1,46 @@
 /**
  * A Loki stand-in for tests and local runs: `POST /loki/api/v1/push` (JSON, optionally gzip), a LogQL
- * subset on `GET /loki/api/v1/query_range`, and `GET /ready`, behaving as Loki does by default:
+ * subset on `GET /loki/api/v1/query_range` (`loki-logql.ts`), and `GET /ready`. No Loki runs here, so
+ * this is the only Loki the tests know: it follows Loki's source, v2.9.10 and v3.5.0 (`version`), with
+ * Loki's default limits (`loki-limits.ts`). A push goes through the same steps as in Loki:
  *
- * - an entry more than one hour older than the newest entry of its stream is refused (out-of-order window);
- * - entries older than a week, or more than 10 minutes in the future, are refused;
- * - a non-numeric timestamp or a malformed body refuses the whole push (nothing stored);
- * - a stream without labels, or with an invalid label name, is refused, the push's other streams stored;
- * - an entry identical to a stored one (stream, timestamp and line) is kept once;
- * - when some entries are refused, the valid ones are stored all the same and the answer is 400 with a
- *   message listing the failures; otherwise 204.
+ * 1. The body is parsed; a malformed body or a non-numeric timestamp refuses the whole push (400).
+ * 2. Distributor (`pkg/distributor/distributor.go`, `validator.go`): a stream without labels or with an
+ *    invalid label name is dropped; an entry older than a week (`reject_old_samples_max_age`), more than
+ *    10 minutes in the future (`creation_grace_period`) or with a line over 256 KB (`max_line_size`) is
+ *    dropped; each is a validation error. In 3.x mode a stream without `service_name` gets one
+ *    (`pkg/loghttp/push/push.go`, `discover_service_name`): `service="x"` adds `service_name="x"`.
+ * 3. The tenant's rate limit (4 MB/s, burst 6 MB) is taken for the push's valid line bytes: refused, the
+ *    whole push is answered 429 and nothing is stored; a push over the burst never passes.
+ * 4. The push is forwarded to the ingester as one gRPC message: over 4 MiB it fails with 500
+ *    (ResourceExhausted) and nothing is stored.
+ * 5. Ingester (`pkg/ingester/instance.go`, `stream.go`): stream by stream, an entry identical to the
+ *    stream's last one is skipped, an entry over the stream's rate limit (3 MB/s, burst 15 MB) is refused
+ *    (429), an entry more than one hour older than the stream's newest (unordered writes: max_chunk_age / 2)
+ *    is refused (400, "entry too far behind"), the rest is stored. **Only the last stream's error is
+ *    returned**: `instance.Push` overwrites its error with each stream's, so when an earlier stream
+ *    refused entries and the last one did not, the push is answered 204 all the same.
+ * 6. Otherwise the validation errors of step 2 make a 400; no error at all is a 204.
+ *
+ * An entry identical to a stored one (stream, timestamp and line) is kept once, as Loki's queries
+ * de-duplicate such entries across chunks.
  *
  * Failures on demand: `failNextPushes(n, status)` answers the next n pushes with 500 or 429 (nothing
- * stored); `pushDelayMs` slows every push answer down.
+ * stored); `loseNextAnswers(n)` stores the next n pushes as usual but answers 504, as a proxy whose
+ * upstream answered too late; `pushDelayMs` slows every push answer down.
  */
 import type { Server } from "bun";
+import { type LokiLimits, lokiDefaultLimits, TokenBucket, withServiceName } from "./loki-limits.ts";
+import { evaluatePipeline, parseLogql } from "./loki-logql.ts";
+
+export { parseLogql } from "./loki-logql.ts";
+
+/** The Loki releases the stand-in can behave as. */
+export const LokiVersion = { v2_9: "2.9", v3_5: "3.5" } as const;
+export type LokiVersion = (typeof LokiVersion)[keyof typeof LokiVersion];
 
 export interface LokiEntry {
-  /** The stream's labels. */
+  /** The stream's labels, as Loki stores them (in 3.x mode with `service_name` added). */
   labels: Record<string, string>;
   /** Nanoseconds since the epoch, as sent. */
   timestamp: string;
@@ -24,7 +48,9 @@ export interface LokiEntry {
 }
 
 export interface LokiReceiverOptions {
-  /** "Now" for the age checks (default `Date.now`). */
+  /** The release to behave as (default 3.5, as in docker-compose.yml). */
+  version?: LokiVersion;
+  /** "Now" for the age checks and the rate limiters (default `Date.now`). */
   now?: () => number;
   /** Out-of-order window behind a stream's newest entry (Loki: max_chunk_age / 2 = 1 h). */
   outOfOrderWindowMs?: number;
@@ -34,6 +60,8 @@ export interface LokiReceiverOptions {
   futureGraceMs?: number;
   /** Longest line in bytes (Loki: max_line_size = 256 KB). */
   maxLineBytes?: number;
+  /** Rate and size limits (Loki's defaults unless given; `false` turns them all off). */
+  limits?: Partial<LokiLimits> | false;
 }
 
 /** What a push request looked like, for tests of the client's headers. */
@@ -44,13 +72,27 @@ export interface LokiPushRecord {
   tenant: string;
   authorization: string;
   entries: number;
+  /** Streams in the push. */
+  streams: number;
+  /** Line bytes in the push. */
+  bytes: number;
+  /** The answer's body (empty for 204). */
+  message: string;
 }
 
 interface StoredStream {
   labels: Record<string, string>;
   newestNs: bigint;
-  newestLine: string;
+  lastNs: bigint;
+  lastLine: string;
   keys: Set<string>;
+  limiter: TokenBucket | undefined;
+}
+
+/** An error as Loki's ingester returns it for one stream. */
+interface StreamError {
+  status: number;
+  message: string;
 }
 
 const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -65,31 +107,40 @@ function streamKey(labels: Record<string, string>): string {
 
 const nsToIso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 const msToNs = (ms: number) => BigInt(Math.trunc(ms)) * 1_000_000n;
+const lineBytes = (line: string) => Buffer.byteLength(line);
 
 export class LokiReceiver {
   private server: Server<undefined> | undefined;
   private assignedPort = 0;
   private readonly stored: LokiEntry[] = [];
   private readonly streams = new Map<string, StoredStream>();
+  private readonly tenantLimiters = new Map<string, TokenBucket>();
   private failures: { remaining: number; status: number; retryAfterSeconds?: number } = {
     remaining: 0,
     status: 500,
   };
   private readonly now: () => number;
-  private readonly settings: Required<Omit<LokiReceiverOptions, "now">>;
+  private readonly settings: Required<Omit<LokiReceiverOptions, "now" | "limits" | "version">>;
+  private readonly limits: LokiLimits | undefined;
+  readonly version: LokiVersion;
   /** Every push request answered, in order. */
   readonly pushes: LokiPushRecord[] = [];
   /** Delay before each push is answered (and its entries stored), in ms. */
   pushDelayMs = 0;
+  /** Query requests answered. */
+  queries = 0;
+  private answersToLose = 0;
 
   constructor(options: LokiReceiverOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.version = options.version ?? LokiVersion.v3_5;
     this.settings = {
       outOfOrderWindowMs: options.outOfOrderWindowMs ?? hourMs,
       rejectOlderThanMs: options.rejectOlderThanMs ?? 168 * hourMs,
       futureGraceMs: options.futureGraceMs ?? 10 * 60 * 1000,
       maxLineBytes: options.maxLineBytes ?? 256 * 1024,
     };
+    this.limits = options.limits === false ? undefined : { ...lokiDefaultLimits, ...options.limits };
   }
 
   /** Listens on `port` (default: a free one; after a stop, the same one again). */
@@ -133,6 +184,11 @@ export class LokiReceiver {
     return this.stored;
   }
 
+  /** Stores the next `count` pushes but answers them 504 (the client cannot know they were stored). */
+  loseNextAnswers(count: number): void {
+    this.answersToLose = count;
+  }
+
   /** Answers the next `count` pushes with `status` (500 by default, or 429 with Retry-After). */
   failNextPushes(count: number, status = 500, retryAfterSeconds?: number): void {
     this.failures =
@@ -157,9 +213,17 @@ export class LokiReceiver {
       tenant: request.headers.get("x-scope-orgid") ?? "",
       authorization: request.headers.get("authorization") ?? "",
       entries: 0,
+      streams: 0,
+      bytes: 0,
+      message: "",
     };
-    const answer = (status: number, body = "", headers: Record<string, string> = {}) => {
+    const answer = (handled: number, handledBody = "", headers: Record<string, string> = {}) => {
+      const lost = this.answersToLose > 0 && handled === 204;
+      if (lost) this.answersToLose -= 1;
+      const status = lost ? 504 : handled;
+      const body = lost ? "upstream request timeout\n" : handledBody;
       record.status = status;
+      record.message = status === 204 ? "" : body;
       this.pushes.push(record);
       return new Response(status === 204 ? null : body, { status, headers });
     };
@@ -189,83 +253,163 @@ export class LokiReceiver {
     }
     const parsed = parsePushBody(text);
     if (typeof parsed === "string") return answer(400, `${parsed}\n`);
+    record.streams = parsed.length;
     record.entries = parsed.reduce((sum, stream) => sum + stream.values.length, 0);
-    const failures = this.store(parsed);
-    if (failures.length === 0) return answer(204);
-    return answer(
-      400,
-      `${failures.join("\n")}\ntotal ignored: ${failures.length} out of ${record.entries}\n`,
+    record.bytes = parsed.reduce(
+      (sum, stream) => sum + stream.values.reduce((inner, [, line]) => inner + lineBytes(line), 0),
+      0,
     );
+    const tenant = record.tenant || "fake";
+
+    const { valid, validationErrors } = this.validate(parsed);
+    const validationError =
+      validationErrors.length > 0
+        ? `${validationErrors.join("\n")}\ntotal ignored: ${validationErrors.length} out of ${record.entries}\n`
+        : undefined;
+    const validBytes = valid.reduce(
+      (sum, stream) => sum + stream.values.reduce((inner, [, line]) => inner + lineBytes(line), 0),
+      0,
+    );
+    if (valid.length === 0) return validationError ? answer(400, validationError) : answer(204);
+    if (this.limits && !this.tenantLimiter(tenant).allow(validBytes)) {
+      const lines = valid.reduce((sum, stream) => sum + stream.values.length, 0);
+      return answer(
+        429,
+        `Ingestion rate limit exceeded for user ${tenant} (limit: ${this.limits.ingestionRateBytes} bytes/sec) while attempting to ingest '${lines}' lines totaling '${validBytes}' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased\n`,
+      );
+    }
+    const forwardedBytes = valid.reduce(
+      (sum, stream) =>
+        sum +
+        streamKey(stream.labels).length +
+        stream.values.reduce((inner, [, line]) => inner + lineBytes(line) + 16, 0),
+      0,
+    );
+    if (this.limits && forwardedBytes > this.limits.maxForwardedBytes) {
+      return answer(
+        500,
+        `rpc error: code = ResourceExhausted desc = grpc: received message larger than max (${forwardedBytes} vs. ${this.limits.maxForwardedBytes})\n`,
+      );
+    }
+    // instance.Push: each stream's outcome overwrites the previous one's; the last stream's error wins.
+    let appendError: StreamError | undefined;
+    for (const stream of valid) appendError = this.pushStream(tenant, stream);
+    if (appendError) return answer(appendError.status, `${appendError.message}\n`);
+    return validationError ? answer(400, validationError) : answer(204);
   }
 
-  /** Stores what is valid; returns a message per refused entry or stream. */
-  private store(streams: PushStream[]): string[] {
-    const failures: string[] = [];
+  private tenantLimiter(tenant: string): TokenBucket {
+    let limiter = this.tenantLimiters.get(tenant);
+    if (!limiter && this.limits) {
+      limiter = new TokenBucket(this.limits.ingestionRateBytes, this.limits.ingestionBurstBytes, this.now);
+      this.tenantLimiters.set(tenant, limiter);
+    }
+    return limiter as TokenBucket;
+  }
+
+  /** The distributor's checks: the streams and entries that pass, and a message per one refused. */
+  private validate(streams: PushStream[]): { valid: PushStream[]; validationErrors: string[] } {
+    const validationErrors: string[] = [];
+    const valid: PushStream[] = [];
     const nowNs = msToNs(this.now());
     const oldestNs = nowNs - msToNs(this.settings.rejectOlderThanMs);
     const newestNs = nowNs + msToNs(this.settings.futureGraceMs);
-    for (const { labels, values } of streams) {
-      const names = Object.keys(labels);
+    for (const { labels: sent, values } of streams) {
+      const names = Object.keys(sent);
       if (names.length === 0) {
-        failures.push("error at least one label pair is required per stream");
+        validationErrors.push("error at least one label pair is required per stream");
         continue;
       }
       const badName = names.find((name) => !labelNamePattern.test(name));
       if (badName !== undefined) {
-        failures.push(
-          `error parsing labels '${streamKey(labels)}' with error: invalid label name "${badName}"`,
+        validationErrors.push(
+          `error parsing labels '${streamKey(sent)}' with error: invalid label name "${badName}"`,
         );
         continue;
       }
+      const labels = this.version === LokiVersion.v3_5 ? withServiceName(sent) : sent;
       const key = streamKey(labels);
+      const kept: [string, string][] = [];
       for (const [timestamp, line] of values) {
         const ns = BigInt(timestamp);
-        if (Buffer.byteLength(line) > this.settings.maxLineBytes) {
-          failures.push(`Max entry size '${this.settings.maxLineBytes}' bytes exceeded for stream '${key}'`);
+        const size = lineBytes(line);
+        if (size > this.settings.maxLineBytes) {
+          validationErrors.push(
+            `Max entry size '${this.settings.maxLineBytes}' bytes exceeded for stream '${key}' while adding an entry with length '${size}' bytes`,
+          );
         } else if (ns < oldestNs) {
-          failures.push(
+          validationErrors.push(
             `entry for stream '${key}' has timestamp too old: ${nsToIso(ns)}, oldest acceptable timestamp is: ${nsToIso(oldestNs)}`,
           );
         } else if (ns > newestNs) {
-          failures.push(`entry for stream '${key}' has timestamp too new: ${nsToIso(ns)}`);
-        } else {
-          const failure = this.append(key, labels, timestamp, ns, line);
-          if (failure) failures.push(failure);
-        }
+          validationErrors.push(`entry for stream '${key}' has timestamp too new: ${nsToIso(ns)}`);
+        } else kept.push([timestamp, line]);
       }
+      if (kept.length > 0) valid.push({ labels, values: kept });
     }
-    return failures;
+    return { valid, validationErrors };
   }
 
-  private append(
-    key: string,
-    labels: Record<string, string>,
-    timestamp: string,
-    ns: bigint,
-    line: string,
-  ): string | undefined {
+  /** The ingester's `stream.Push` for one stream: stores what it may, returns its error if any. */
+  private pushStream(tenant: string, { labels, values }: PushStream): StreamError | undefined {
+    const key = streamKey(labels);
     let stream = this.streams.get(key);
     if (!stream) {
-      stream = { labels: { ...labels }, newestNs: ns, newestLine: line, keys: new Set() };
+      stream = {
+        labels: { ...labels },
+        newestNs: -1n,
+        lastNs: -1n,
+        lastLine: "",
+        keys: new Set(),
+        limiter: this.limits
+          ? new TokenBucket(this.limits.perStreamRateBytes, this.limits.perStreamBurstBytes, this.now)
+          : undefined,
+      };
       this.streams.set(key, stream);
     }
-    if (ns === stream.newestNs && line === stream.newestLine && stream.keys.size > 0) return undefined;
-    const cutoffNs = stream.newestNs - msToNs(this.settings.outOfOrderWindowMs);
-    if (ns < cutoffNs) {
-      return `entry with timestamp ${nsToIso(ns)} ignored, reason: 'entry too far behind, entry timestamp is: ${nsToIso(ns)}, oldest acceptable timestamp is: ${nsToIso(cutoffNs)}' for stream: ${key}`;
+    const failed: { ns: bigint; reason: string; rateLimited: boolean }[] = [];
+    for (const [timestamp, line] of values) {
+      const ns = BigInt(timestamp);
+      if (ns === stream.lastNs && line === stream.lastLine) continue;
+      const size = lineBytes(line);
+      if (stream.limiter && !stream.limiter.allow(size)) {
+        failed.push({
+          ns,
+          rateLimited: true,
+          reason: `Per stream rate limit exceeded (limit: ${this.limits?.perStreamRateBytes} bytes/sec) while attempting to ingest for stream '${key}' totaling ${size} bytes, consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased`,
+        });
+        continue;
+      }
+      const cutoffNs = stream.newestNs - msToNs(this.settings.outOfOrderWindowMs);
+      if (stream.newestNs >= 0n && ns < cutoffNs) {
+        failed.push({
+          ns,
+          rateLimited: false,
+          reason: `entry too far behind, entry timestamp is: ${nsToIso(ns)}, oldest acceptable timestamp is: ${nsToIso(cutoffNs)}`,
+        });
+        continue;
+      }
+      stream.lastNs = ns;
+      stream.lastLine = line;
+      if (ns > stream.newestNs) stream.newestNs = ns;
+      const entryKey = `${ns}\n${line}`;
+      if (stream.keys.has(entryKey)) continue;
+      stream.keys.add(entryKey);
+      this.stored.push({ labels: stream.labels, timestamp, line });
     }
-    const entryKey = `${ns}\n${line}`;
-    if (stream.keys.has(entryKey)) return undefined;
-    stream.keys.add(entryKey);
-    if (ns > stream.newestNs || stream.keys.size === 1) {
-      stream.newestNs = ns;
-      stream.newestLine = line;
-    }
-    this.stored.push({ labels: stream.labels, timestamp, line });
-    return undefined;
+    const last = failed.at(-1);
+    if (!last) return undefined;
+    const listed = failed
+      .map((failure) => `entry with timestamp ${nsToIso(failure.ns)} ignored, reason: '${failure.reason}',`)
+      .join("\n");
+    return {
+      status: last.rateLimited ? 429 : 400,
+      message: `${listed}\nuser '${tenant}', total ignored: ${failed.length} out of ${values.length} for stream: ${key}`,
+    };
   }
 
   private queryRange(url: URL): Response {
+    this.queries += 1;
     const bad = (message: string) => new Response(`${message}\n`, { status: 400 });
     const nowNs = msToNs(this.now());
     const query = url.searchParams.get("query");
@@ -286,10 +430,8 @@ export class LokiReceiver {
     for (const entry of this.stored) {
       const ns = BigInt(entry.timestamp);
       if (ns < startNs || ns >= endNs) continue;
-      if (!parsedQuery.selector.every(([name, value]) => entry.labels[name] === value)) continue;
-      const labels = parsedQuery.json ? withExtractedLabels(entry.labels, entry.line) : { ...entry.labels };
-      if (!parsedQuery.filters.every(([name, value]) => (labels[name] ?? "") === value)) continue;
-      matches.push({ labels, ns, entry });
+      const labels = evaluatePipeline(parsedQuery, entry.labels, entry.line);
+      if (labels) matches.push({ labels, ns, entry });
     }
     matches.sort((a, b) => (a.ns === b.ns ? 0 : a.ns < b.ns === (direction === "forward") ? -1 : 1));
     const result = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
@@ -358,123 +500,4 @@ function parsePushBody(text: string): PushStream[] | string {
 function nsParam(text: string | null, fallback: bigint): bigint | undefined {
   if (text === null || text === "") return fallback;
   return /^\d+$/.test(text) ? BigInt(text) : undefined;
-}
-
-interface ParsedLogql {
-  selector: [string, string][];
-  json: boolean;
-  filters: [string, string][];
-}
-
-/**
- * The LogQL subset the audit query backend writes: `{a="b", ...}` with `=` matchers, then stages
- * `| json` and `| key="value"`. Strings are double-quoted (JSON escapes) or back-quoted.
- */
-export function parseLogql(query: string): ParsedLogql | string {
-  let position = 0;
-  const skipSpace = () => {
-    while (/\s/.test(query[position] ?? "")) position++;
-  };
-  const expect = (text: string) => {
-    skipSpace();
-    if (!query.startsWith(text, position)) return false;
-    position += text.length;
-    return true;
-  };
-  const identifier = () => {
-    skipSpace();
-    const match = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(query.slice(position));
-    if (!match) return undefined;
-    position += match[0].length;
-    return match[0];
-  };
-  const string = (): string | undefined => {
-    skipSpace();
-    if (query[position] === "`") {
-      const end = query.indexOf("`", position + 1);
-      if (end < 0) return undefined;
-      const value = query.slice(position + 1, end);
-      position = end + 1;
-      return value;
-    }
-    const match = /^"(?:[^"\\]|\\.)*"/.exec(query.slice(position));
-    if (!match) return undefined;
-    position += match[0].length;
-    try {
-      return JSON.parse(match[0]) as string;
-    } catch {
-      return undefined;
-    }
-  };
-  const pair = (): [string, string] | string => {
-    const name = identifier();
-    if (name === undefined) return `expected a label name at ${position}`;
-    if (!expect("=")) return `only = matchers are supported (at ${position})`;
-    if (query[position] === "~" || query[position] === "=")
-      return `only = matchers are supported (at ${position})`;
-    const value = string();
-    if (value === undefined) return `expected a string at ${position}`;
-    return [name, value];
-  };
-
-  if (!expect("{")) return "a query starts with a stream selector {...}";
-  const selector: [string, string][] = [];
-  if (!expect("}")) {
-    for (;;) {
-      const matcher = pair();
-      if (typeof matcher === "string") return matcher;
-      selector.push(matcher);
-      if (expect("}")) break;
-      if (!expect(",")) return `expected , or } at ${position}`;
-    }
-  }
-  if (selector.length === 0) return "the stream selector needs at least one matcher";
-  let json = false;
-  const filters: [string, string][] = [];
-  for (;;) {
-    skipSpace();
-    if (position >= query.length) break;
-    if (!expect("|")) return `expected | at ${position}`;
-    skipSpace();
-    if (/^json\b/.test(query.slice(position))) {
-      position += 4;
-      json = true;
-      continue;
-    }
-    const filter = pair();
-    if (typeof filter === "string") return filter;
-    filters.push(filter);
-  }
-  return { selector, json, filters };
-}
-
-/** Loki's `| json`: a flat line's fields become labels (nested keys joined with `_`). */
-function withExtractedLabels(labels: Record<string, string>, line: string): Record<string, string> {
-  const result = { ...labels };
-  let fields: unknown;
-  try {
-    fields = JSON.parse(line);
-  } catch {
-    result.__error__ = "JSONParserErr";
-    return result;
-  }
-  const visit = (value: unknown, prefix: string) => {
-    if (value === null || Array.isArray(value)) return;
-    if (typeof value === "object") {
-      for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-        visit(
-          inner,
-          prefix === ""
-            ? key.replace(/[^a-zA-Z0-9_]/g, "_")
-            : `${prefix}_${key.replace(/[^a-zA-Z0-9_]/g, "_")}`,
-        );
-      }
-      return;
-    }
-    const name = prefix in labels ? `${prefix}_extracted` : prefix;
-    result[name] = typeof value === "string" ? value : JSON.stringify(value);
-  };
-  if (typeof fields === "object" && fields !== null && !Array.isArray(fields)) visit(fields, "");
-  else result.__error__ = "JSONParserErr";
-  return result;
 }

@@ -47,6 +47,11 @@ export const auditConfigSpec = {
     min: 100,
     max: 300_000,
   }),
+  lokiPushMaxBytes: env.int(
+    "LOKI_PUSH_MAX_BYTES",
+    "most line bytes in one Loki push (keep below Loki's ingestion burst, 6 MB, and its 4 MiB gRPC message)",
+    { default: 1_048_576, min: 1_024, max: 64 * 1_048_576 },
+  ),
   environment: env.string("AUDIT_ENV", "the `env` label on every Loki stream", {
     default: "production",
     pattern: /^[A-Za-z0-9_.-]{1,64}$/,

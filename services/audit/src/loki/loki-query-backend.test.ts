@@ -1,7 +1,7 @@
 import { ErrorCode } from "@secrets/bus";
 import { AuditEvent } from "@secrets/proto/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LokiReceiver, startLokiReceiver } from "../../../../test/support/loki-receiver.ts";
+import { type LokiReceiver, LokiVersion, startLokiReceiver } from "../../../../test/support/loki-receiver.ts";
 import type { AuditQuery } from "../query/audit-query.ts";
 import { createLokiQueryBackend } from "./loki-query-backend.ts";
 import { createLokiSink } from "./loki-sink.ts";
@@ -33,18 +33,15 @@ const events = [
   AuditEvent.fromPartial({ event: "secret.get", level: "info", requestId: `r-${fields.id}`, ...fields }),
 );
 
-beforeAll(async () => {
-  loki = await startLokiReceiver();
+async function filledReceiver(version: LokiVersion) {
+  loki = await startLokiReceiver({ version });
   const sink = createLokiSink({
     connection: { url: loki.url, timeoutMs: 2_000 },
     environment: "test",
     gzip: true,
   });
   expect(await sink.write(events)).toEqual({ status: "accepted" });
-});
-afterAll(async () => {
-  await loki.stop();
-});
+}
 
 const backend = () =>
   createLokiQueryBackend({ connection: { url: loki.url, timeoutMs: 2_000 }, environment: "test" });
@@ -56,7 +53,10 @@ const query = (fields: Partial<AuditQuery>): AuditQuery => ({
 });
 const ids = (found: AuditEvent[]) => found.map((e) => e.id);
 
-describe("Loki query backend", () => {
+describe.each([LokiVersion.v2_9, LokiVersion.v3_5])("Loki query backend on Loki %s", (version) => {
+  beforeAll(() => filledReceiver(version));
+  afterAll(() => loki.stop());
+
   it("returns every field of the events, newest first", async () => {
     const found = await backend().query(query({}));
     expect(ids(found)).toEqual(["e4", "e3", "e2", "e1"]);

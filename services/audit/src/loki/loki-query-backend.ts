@@ -29,39 +29,58 @@ export function eventsFromStreamsResponse(body: unknown, limit: number): AuditEv
   return collector.result();
 }
 
+/** One `query_range` request; rejects with a BusError (UNAVAILABLE) when Loki does not answer well. */
+export async function lokiQueryRange(
+  connection: LokiConnection,
+  params: { logql: string; startNs: string; endNs: string; limit: number; direction: "backward" | "forward" },
+): Promise<unknown> {
+  const fetcher = connection.fetch ?? fetch;
+  const url = lokiEndpoint(connection, "/loki/api/v1/query_range");
+  url.searchParams.set("query", params.logql);
+  url.searchParams.set("start", params.startNs);
+  url.searchParams.set("end", params.endNs);
+  url.searchParams.set("limit", String(params.limit));
+  url.searchParams.set("direction", params.direction);
+  let response: Response;
+  try {
+    response = await fetcher(url, {
+      // Loki's credentials go with the request: never to wherever a redirect points.
+      redirect: "error",
+      headers: lokiHeaders(connection),
+      signal: AbortSignal.timeout(connection.timeoutMs),
+    });
+  } catch (cause) {
+    throw new BusError(ErrorCode.UNAVAILABLE, "Loki did not answer the audit query", { cause });
+  }
+  if (!response.ok) {
+    const detail = (await response.text().catch(() => "")).slice(0, 300);
+    throw new BusError(ErrorCode.UNAVAILABLE, `Loki refused the audit query (HTTP ${response.status})`, {
+      cause: new Error(detail),
+    });
+  }
+  try {
+    return await response.json();
+  } catch (cause) {
+    throw new BusError(ErrorCode.UNAVAILABLE, "Loki's answer to the audit query was unreadable", { cause });
+  }
+}
+
 /** Answers audit queries with `GET /loki/api/v1/query_range` (direction backward: newest first). */
 export function createLokiQueryBackend(options: {
   connection: LokiConnection;
   environment: string;
 }): AuditQueryBackend {
-  const { connection } = options;
-  const fetcher = connection.fetch ?? fetch;
-
   async function query(query: AuditQuery): Promise<AuditEvent[]> {
-    const url = lokiEndpoint(connection, "/loki/api/v1/query_range");
-    url.searchParams.set("query", auditLogql(query, options.environment));
-    url.searchParams.set("start", lokiTimestamp(query.fromMs));
-    // Loki's end is exclusive; the query's `toMs` is inclusive.
-    url.searchParams.set("end", lokiTimestamp(query.toMs + 1));
-    url.searchParams.set("limit", String(query.limit));
-    url.searchParams.set("direction", "backward");
-    let response: Response;
+    const body = await lokiQueryRange(options.connection, {
+      logql: auditLogql(query, options.environment),
+      startNs: lokiTimestamp(query.fromMs),
+      // Loki's end is exclusive; the query's `toMs` is inclusive.
+      endNs: lokiTimestamp(query.toMs + 1),
+      limit: query.limit,
+      direction: "backward",
+    });
     try {
-      response = await fetcher(url, {
-        headers: lokiHeaders(connection),
-        signal: AbortSignal.timeout(connection.timeoutMs),
-      });
-    } catch (cause) {
-      throw new BusError(ErrorCode.UNAVAILABLE, "Loki did not answer the audit query", { cause });
-    }
-    if (!response.ok) {
-      const detail = (await response.text().catch(() => "")).slice(0, 300);
-      throw new BusError(ErrorCode.UNAVAILABLE, `Loki refused the audit query (HTTP ${response.status})`, {
-        cause: new Error(detail),
-      });
-    }
-    try {
-      return eventsFromStreamsResponse(await response.json(), query.limit);
+      return eventsFromStreamsResponse(body, query.limit);
     } catch (cause) {
       throw new BusError(ErrorCode.UNAVAILABLE, "Loki's answer to the audit query was unreadable", { cause });
     }

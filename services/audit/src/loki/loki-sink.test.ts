@@ -45,10 +45,12 @@ describe("Loki sink", () => {
       entries: 2,
     });
     expect(loki.entries().map((e) => JSON.parse(e.line).event_id)).toEqual(["e1", "e2"]);
+    // (Loki 3 adds service_name from service.)
     expect(loki.entries()[0]?.labels).toEqual({
       service: "secrets-service",
       env: "test",
       event: "secret.get",
+      service_name: "secrets-service",
     });
   });
 
@@ -75,10 +77,45 @@ describe("Loki sink", () => {
     expect(await unreachable.write([event("e1")])).toMatchObject({ status: "retry" });
   });
 
-  it("reports a 400 as refused, with Loki's message", async () => {
+  it("reports a 400 as refused, with Loki's message, and pushes nothing after the refused part", async () => {
     const old = Date.now() - 8 * 24 * 60 * 60 * 1000;
     const outcome = await sink().write([event("old", old), event("fine")]);
     expect(outcome).toMatchObject({ status: "refused", reason: expect.stringMatching(/400.*too old/s) });
-    expect(loki.entries().map((e) => JSON.parse(e.line).event_id)).toEqual(["fine"]);
+    expect(loki.entries()).toEqual([]);
+    expect(await sink().write([event("fine")])).toEqual({ status: "accepted" });
+  });
+
+  it("pushes one stream per request, so a refusal of an earlier stream is seen", async () => {
+    const now = Date.now();
+    const named = (id: string, name: string, timestampMs: number) =>
+      AuditEvent.fromPartial({ id, timestampMs, event: name, serviceName: "orders" });
+    expect(await sink().write([named("a1", "secret.get", now)])).toEqual({ status: "accepted" });
+    // Together in one request, Loki would answer 204 for this: the last stream (token.approve) is fine.
+    const outcome = await sink().write([
+      named("a0", "secret.get", now - 2 * 60 * 60 * 1000),
+      named("t1", "token.approve", now),
+    ]);
+    expect(outcome).toMatchObject({ status: "refused", reason: expect.stringMatching(/too far behind/) });
+    expect(loki.pushes.map((push) => push.streams)).toEqual([1, 1]);
+  });
+
+  it("accepts only 204 and 200: any other answer is retried", async () => {
+    const answering = (status: number) =>
+      createLokiSink({
+        connection: {
+          url: loki.url,
+          timeoutMs: 1_000,
+          fetch: (async () =>
+            new Response(status === 204 ? null : "", { status })) as unknown as typeof fetch,
+        },
+        environment: "test",
+        gzip: false,
+      }).write([event("e1")]);
+    expect(await answering(204)).toEqual({ status: "accepted" });
+    expect(await answering(200)).toEqual({ status: "accepted" });
+    expect(await answering(202)).toMatchObject({ status: "retry" });
+    expect(await answering(207)).toMatchObject({ status: "retry" });
+    expect(await answering(500)).toMatchObject({ status: "retry", mayBeTooLarge: true });
+    expect(await answering(401)).toMatchObject({ status: "retry", mayBeTooLarge: false });
   });
 });

@@ -51,7 +51,7 @@ afterEach(() => {
 
 async function setup(
   write: (events: readonly AuditEvent[]) => Promise<SinkOutcome>,
-  options: { ackWaitMs?: number; mayContinue?: () => boolean } = {},
+  options: { ackWaitMs?: number; mayContinue?: () => boolean; sink?: Partial<AuditSink> } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "audit-delivery-"));
   dirs.push(dir);
@@ -61,7 +61,7 @@ async function setup(
   const parking = await openParkFile(parkPath, logger);
   const figures = newShipperFigures();
   const sleeps: number[] = [];
-  const sink: AuditSink = { name: "loki", write };
+  const sink: AuditSink = { name: "loki", write, ...options.sink };
   const deliver = createDelivery({
     sink,
     parking,
@@ -158,5 +158,96 @@ describe("delivery of one batch", () => {
       [0, 1],
       [0, 1],
     ]);
+  });
+
+  it("splits a part that keeps failing as one too large would, until the halves pass", async () => {
+    const messages = [1, 2, 3, 4].map((seq) => message(seq));
+    const attempts: string[] = [];
+    const { deliver, lines } = await setup(async (events) => {
+      attempts.push(ids(events));
+      return events.length > 1
+        ? { status: "retry", reason: "Loki answered 429: rate limit", mayBeTooLarge: true }
+        : { status: "accepted" };
+    });
+    expect(await deliver(messages)).toBe("done");
+    expect(attempts.slice(0, 4)).toEqual(["e1,e2,e3,e4", "e1,e2,e3,e4", "e1,e2,e3,e4", "e1,e2,e3,e4"]);
+    expect(attempts.filter((a) => !a.includes(","))).toEqual(["e1", "e2", "e3", "e4"]);
+    expect(messages.map((m) => m.acks)).toEqual([1, 1, 1, 1]);
+    expect(lines.filter((l) => l.includes("splitting it")).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("never splits for failures that say nothing about size (Loki unreachable)", async () => {
+    let failures = 8;
+    const attempts: string[] = [];
+    const { deliver } = await setup(async (events) => {
+      attempts.push(ids(events));
+      return failures-- > 0 ? { status: "retry", reason: "ECONNREFUSED" } : { status: "accepted" };
+    });
+    expect(await deliver([message(1), message(2)])).toBe("done");
+    expect(new Set(attempts)).toEqual(new Set(["e1,e2"]));
+  });
+
+  it("pushes the sink's parts one by one, acknowledging each as it is accepted", async () => {
+    const messages = [1, 2, 3, 4].map((seq) => message(seq));
+    const acksAtPush: number[][] = [];
+    const { deliver } = await setup(
+      async () => {
+        acksAtPush.push(messages.map((m) => m.acks));
+        return { status: "accepted" };
+      },
+      { sink: { parts: (events) => [events.slice(0, 2), events.slice(2)] } },
+    );
+    expect(await deliver(messages)).toBe("done");
+    expect(acksAtPush).toEqual([
+      [0, 0, 0, 0],
+      [1, 1, 0, 0],
+    ]);
+  });
+
+  it("asks the sink again before parking: held already, or taken another way, is not parked", async () => {
+    const messages = [1, 2, 3].map((seq) => message(seq));
+    const asked: string[] = [];
+    const { deliver, parking, figures } = await setup(
+      async (events) =>
+        events.some((e) => e.id !== "e2")
+          ? { status: "refused", reason: "Loki answered 400: entry too far behind" }
+          : { status: "accepted" },
+      {
+        sink: {
+          async reconsider(event, refusal) {
+            asked.push(`${event.id}: ${refusal}`);
+            return event.id === "e3"
+              ? { status: "refused", reason: "still refused" }
+              : { status: "accepted" };
+          },
+        },
+      },
+    );
+    expect(await deliver(messages)).toBe("done");
+    expect(asked).toEqual([
+      "e1: Loki answered 400: entry too far behind",
+      "e3: Loki answered 400: entry too far behind",
+    ]);
+    expect(messages.map((m) => m.acks)).toEqual([1, 1, 1]);
+    expect(parking.count).toBe(1);
+    expect(figures.shipped).toBe(2);
+  });
+
+  it("retries the question while the sink cannot answer it, and parks nothing meanwhile", async () => {
+    let unanswered = 2;
+    const { deliver, parking, sleeps } = await setup(
+      async () => ({ status: "refused", reason: "Loki answered 400: timestamp too old" }),
+      {
+        sink: {
+          reconsider: async () =>
+            unanswered-- > 0 ? { status: "retry", reason: "query failed" } : { status: "accepted" },
+        },
+      },
+    );
+    const only = message(1);
+    expect(await deliver([only])).toBe("done");
+    expect(sleeps).toEqual([75, 150]);
+    expect(parking.count).toBe(0);
+    expect(only.acks).toBe(1);
   });
 });

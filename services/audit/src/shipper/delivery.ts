@@ -1,9 +1,11 @@
 /**
- * Delivers one fetched batch: push it to the sink, retrying the same batch with backoff until it is
- * accepted (never skipping ahead, so the backlog reaches the sink oldest first); when the sink refuses
- * it for good, bisect it down to the refused events and park those. Messages are acknowledged only once
- * their events are accepted or parked. While a push is outstanding the messages are kept alive with
- * `working()` so they are not redelivered meanwhile.
+ * Delivers one fetched batch: cut it into the sink's parts (Loki: one stream and at most
+ * LOKI_PUSH_MAX_BYTES per push), push each, retrying the same part with backoff until it is accepted
+ * (never skipping ahead, so the backlog reaches the sink oldest first), and acknowledge each part's
+ * messages once it is accepted. A part that keeps failing in a way a request too large also would is
+ * split in halves; a part the sink refuses for good is bisected down to the refused events, and each is
+ * parked unless the sink, asked again (`reconsider`), holds it already or took it another way. While a
+ * push is outstanding the messages are kept alive with `working()` so they are not redelivered meanwhile.
  */
 import type { DurableMessage } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
@@ -38,7 +40,13 @@ interface Entry {
   event: AuditEvent;
 }
 
-type PushResult = Exclude<SinkOutcome, { status: "retry" }> | { status: "abandoned" };
+type PushResult =
+  | Exclude<SinkOutcome, { status: "retry" }>
+  | { status: "abandoned" }
+  | { status: "split"; reason: string };
+
+/** Failures in a row, each a possible "too large", after which a part of several events is split. */
+export const splitAfterFailures = 4;
 
 export function createDelivery(deps: DeliveryDeps) {
   const { logger, figures, clock, sink } = deps;
@@ -66,8 +74,12 @@ export function createDelivery(deps: DeliveryDeps) {
     figures.failingSinceMs = 0;
   }
 
-  /** Pushes the same events until accepted or refused; `abandoned` when told to give up meanwhile. */
+  /**
+   * Pushes the same events until accepted or refused; `abandoned` when told to give up meanwhile;
+   * `split` when a part of several events keeps failing as one too large for the sink would.
+   */
   async function pushWithRetry(events: readonly AuditEvent[]): Promise<PushResult> {
+    let sizeSuspects = 0;
     for (let attempt = 0; ; attempt++) {
       const outcome = await safeWrite(events);
       if (outcome.status === "accepted") {
@@ -75,6 +87,7 @@ export function createDelivery(deps: DeliveryDeps) {
         return outcome;
       }
       if (outcome.status === "refused") return outcome;
+      sizeSuspects = outcome.mayBeTooLarge ? sizeSuspects + 1 : 0;
       if (figures.consecutiveFailures === 0) figures.failingSinceMs = clock.now();
       figures.consecutiveFailures += 1;
       const delayMs = retryDelayMs(attempt, deps.retry, clock.random, outcome.retryAfterMs);
@@ -89,6 +102,41 @@ export function createDelivery(deps: DeliveryDeps) {
       });
       await clock.sleep(delayMs, deps.signal);
       if (!deps.mayContinue()) return { status: "abandoned" };
+      if (sizeSuspects >= splitAfterFailures && events.length > 1) {
+        logger.warn("audit sink keeps refusing a push; splitting it", {
+          sink: sink.name,
+          events: events.length,
+          firstEventId: events[0]?.id ?? "",
+          reason: outcome.reason,
+        });
+        return { status: "split", reason: outcome.reason };
+      }
+    }
+  }
+
+  /**
+   * Asks the sink again about one refused event until it answers for good: `accepted` (it holds it, or
+   * took it another way) or `refused` (park it); undefined when told to give up meanwhile.
+   */
+  async function reconsiderWithRetry(event: AuditEvent, refusal: string): Promise<SinkOutcome | undefined> {
+    const reconsider = sink.reconsider;
+    if (!reconsider) return { status: "refused", reason: refusal };
+    for (let attempt = 0; ; attempt++) {
+      let outcome: SinkOutcome;
+      try {
+        outcome = await reconsider(event, refusal);
+      } catch (error) {
+        outcome = { status: "retry", reason: failureReason(error) };
+      }
+      if (outcome.status !== "retry") return outcome;
+      const delayMs = retryDelayMs(attempt, deps.retry, clock.random, outcome.retryAfterMs);
+      logger.warn("could not settle a refused audit event; retrying", {
+        eventId: event.id,
+        retryInMs: delayMs,
+        reason: outcome.reason,
+      });
+      await clock.sleep(delayMs, deps.signal);
+      if (!deps.mayContinue()) return undefined;
     }
   }
 
@@ -134,8 +182,26 @@ export function createDelivery(deps: DeliveryDeps) {
       }
     }
 
-    /** Ships entries, bisecting a refused group until single refused events remain to park. */
-    async function ship(entries: readonly Entry[]): Promise<DeliveryResult> {
+    /** Settles one event refused for good: delivered after all, or parked. */
+    async function settleRefused(only: Entry, refusal: string): Promise<DeliveryResult> {
+      const settled = await reconsiderWithRetry(only.event, refusal);
+      if (!settled) return "abandoned";
+      if (settled.status === "accepted") {
+        noteSuccess(1);
+        await acknowledge([only.message]);
+        return "done";
+      }
+      const reason = settled.status === "refused" ? settled.reason : refusal;
+      const parked = await parkWithRetry([
+        { seq: only.message.seq, event: only.event, payload: only.message.payload, reason },
+      ]);
+      if (!parked) return "abandoned";
+      await acknowledge([only.message]);
+      return "done";
+    }
+
+    /** Ships one part, halving it while refused until single refused events remain to settle. */
+    async function shipPart(entries: readonly Entry[]): Promise<DeliveryResult> {
       if (entries.length === 0) return "done";
       const outcome = await pushWithRetry(entries.map((entry) => entry.event));
       if (outcome.status === "abandoned") return "abandoned";
@@ -144,17 +210,25 @@ export function createDelivery(deps: DeliveryDeps) {
         return "done";
       }
       const [only] = entries;
-      if (entries.length === 1 && only) {
-        const parked = await parkWithRetry([
-          { seq: only.message.seq, event: only.event, payload: only.message.payload, reason: outcome.reason },
-        ]);
-        if (!parked) return "abandoned";
-        await acknowledge([only.message]);
-        return "done";
+      if (entries.length === 1 && only && outcome.status === "refused") {
+        return settleRefused(only, outcome.reason);
       }
       const middle = Math.ceil(entries.length / 2);
-      if ((await ship(entries.slice(0, middle))) === "abandoned") return "abandoned";
-      return ship(entries.slice(middle));
+      if ((await shipPart(entries.slice(0, middle))) === "abandoned") return "abandoned";
+      return shipPart(entries.slice(middle));
+    }
+
+    /** Ships the batch part by part, in the order the sink cuts it. */
+    async function ship(entries: readonly Entry[]): Promise<DeliveryResult> {
+      if (entries.length === 0) return "done";
+      const events = entries.map((entry) => entry.event);
+      const byEvent = new Map(entries.map((entry) => [entry.event, entry]));
+      const parts = sink.parts ? sink.parts(events) : [events];
+      for (const part of parts) {
+        const partEntries = part.flatMap((event) => byEvent.get(event) ?? []);
+        if ((await shipPart(partEntries)) === "abandoned") return "abandoned";
+      }
+      return "done";
     }
 
     const entries: Entry[] = [];

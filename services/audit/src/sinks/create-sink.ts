@@ -17,6 +17,7 @@ type SinkConfig = Pick<
   | "lokiPassword"
   | "lokiGzip"
   | "lokiTimeoutMs"
+  | "lokiPushMaxBytes"
   | "environment"
   | "filePath"
 >;
@@ -43,7 +44,12 @@ export function createSinkFromConfig(config: SinkConfig): {
     case "loki":
       if (!loki) throw new Error("AUDIT_SINK=loki needs LOKI_URL");
       return {
-        sink: createLokiSink({ connection: loki, environment: config.environment, gzip: config.lokiGzip }),
+        sink: createLokiSink({
+          connection: loki,
+          environment: config.environment,
+          gzip: config.lokiGzip,
+          maxPushBytes: config.lokiPushMaxBytes,
+        }),
         queryBackend: lokiQueries,
       };
     case "file":
