@@ -5,7 +5,8 @@
  * deployment is safe by default: plain-HTTP ports on loopback only, each container reaching only the peers
  * its job needs, the NATS monitor on loopback, and no bootstrap admin token required after the first start.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ConfigSpec, configVariables, parseConfig } from "@secrets/config";
 import { describe, expect, it } from "vitest";
@@ -13,6 +14,7 @@ import { adminApiConfigSpec } from "../services/admin-api/src/config.ts";
 import { auditConfigSpec } from "../services/audit/src/config.ts";
 import { gatewayConfigSpec } from "../services/gateway-grpc/src/config.ts";
 import { vaultConfigSpec } from "../services/vault/src/config.ts";
+import { forLocalNatsServer, natsServerBinary } from "./support/nats-server.ts";
 import { repoRoot } from "./support/processes.ts";
 
 interface ComposeService {
@@ -238,5 +240,140 @@ describe("docker-compose.yml exposes nothing it does not need to", () => {
   it("creates the data directory 0700 in the image", () => {
     const dockerfile = readFileSync(join(repoRoot, "Dockerfile"), "utf8");
     expect(dockerfile).toMatch(/mkdir -p -m 0700 \/app\/data/);
+  });
+});
+
+describe("docker-compose.ha.yml", () => {
+  const ha = Bun.YAML.parse(readFileSync(join(repoRoot, "docker-compose.ha.yml"), "utf8")) as typeof compose;
+  const clusterConf = readFileSync(join(repoRoot, "deploy", "nats-cluster.conf"), "utf8");
+  /** Each HA service and the service of docker-compose.yml it is a copy (or a node) of. */
+  const counterparts: Record<string, string> = {
+    "nats-1": "nats",
+    "nats-2": "nats",
+    "nats-3": "nats",
+    "vault-1": "vault",
+    "vault-2": "vault",
+  };
+  const baseOf = (name: string) => counterparts[name] ?? name;
+  const networksOf = (name: string) => ha.services[name]?.networks ?? ["default"];
+
+  it("runs every service of docker-compose.yml: three NATS nodes, two vaults, the rest as there", () => {
+    const bases = new Set(Object.keys(ha.services).map(baseOf));
+    expect([...bases].sort()).toEqual(Object.keys(compose.services).sort());
+    for (const [name, service] of Object.entries(ha.services)) {
+      const base = compose.services[baseOf(name)];
+      if (ours[baseOf(name)]) expect(service.command, name).toEqual(base?.command);
+    }
+    expect(
+      (ha.services["gateway-grpc"] as { deploy?: { replicas?: number } }).deploy?.replicas,
+    ).toBeGreaterThan(1);
+  });
+
+  it("gives every service the three NATS nodes and three copies of the audit stream, in values it parses", () => {
+    for (const [name, service] of Object.entries(ha.services)) {
+      const own = ours[baseOf(name)];
+      if (!own) continue;
+      const environment = service.environment ?? {};
+      expect(environment.NATS_URL, name).toBe("nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222");
+      expect(environment.AUDIT_STREAM_REPLICAS, name).toBe("3");
+      const accepted = configVariables(own.spec);
+      expect(
+        Object.keys(environment).filter((variable) => !accepted.includes(variable)),
+        name,
+      ).toEqual([]);
+      const filled = Object.fromEntries(
+        Object.entries(environment).map(([k, v]) => [k, interpolate(String(v))]),
+      );
+      const parsed = parseConfig(own.spec, filled) as { natsUrl: string; auditStreamReplicas: number };
+      expect(parsed.auditStreamReplicas, name).toBe(3);
+      // The user, password and reply prefix of the single-node deployment.
+      for (const key of ["NATS_USER", "NATS_PASSWORD", "NATS_INBOX_PREFIX"])
+        expect(environment[key], `${name} ${key}`).toBe(compose.services[baseOf(name)]?.environment?.[key]);
+    }
+  });
+
+  it("names only files that exist and volumes it declares, and keeps each NATS node's store apart", () => {
+    for (const [name, service] of Object.entries(ha.services)) {
+      for (const volume of service.volumes ?? []) {
+        const [source = ""] = volume.split(":");
+        if (source.startsWith("."))
+          expect(existsSync(join(repoRoot, source)), `${name}: ${source}`).toBe(true);
+        else expect(Object.keys(ha.volumes), `${name}: volume ${source}`).toContain(source);
+      }
+    }
+    const stores = ["nats-1", "nats-2", "nats-3"].map((node) =>
+      (ha.services[node]?.volumes ?? []).find((volume) => volume.endsWith(":/data")),
+    );
+    expect(new Set(stores).size).toBe(3);
+  });
+
+  it("gives every service a healthcheck and waits on healthy dependencies", () => {
+    for (const [name, service] of Object.entries(ha.services)) {
+      expect(service.healthcheck?.test.length, name).toBeGreaterThan(0);
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(ha.services[dependency], `${name} depends on ${dependency}`).toBeDefined();
+        expect(condition).toBe("service_healthy");
+      }
+    }
+  });
+
+  it("lets each container reach what it does in docker-compose.yml, and only NATS nodes reach their routes", () => {
+    const peers = (name: string) =>
+      [
+        ...new Set(
+          Object.keys(ha.services)
+            .filter((other) => other !== name && networksOf(other).some((n) => networksOf(name).includes(n)))
+            .map(baseOf),
+        ),
+      ]
+        .filter((other) => other !== baseOf(name))
+        .sort();
+    const single = (name: string) =>
+      Object.keys(compose.services)
+        .filter(
+          (other) =>
+            other !== name &&
+            (compose.services[other]?.networks ?? []).some((n) =>
+              (compose.services[name]?.networks ?? []).includes(n),
+            ),
+        )
+        .sort();
+    for (const name of Object.keys(ha.services)) expect(peers(name), name).toEqual(single(baseOf(name)));
+    const onRoutes = Object.keys(ha.services).filter((name) => networksOf(name).includes("nats-routes"));
+    expect(onRoutes.sort()).toEqual(["nats-1", "nats-2", "nats-3"]);
+    expect(ha.networks["nats-routes"]?.internal).toBe(true);
+    expect(ha.services["grafana"]?.ports).toEqual(["127.0.0.1:3000:3000"]);
+    expect(ha.services["admin-api"]?.ports).toEqual(["127.0.0.1:8080:8080"]);
+  });
+
+  it("runs each NATS node on deploy/nats-cluster.conf, which the real nats-server accepts", () => {
+    expect(clusterConf).toMatch(/^include \.\/nats\.conf$/m);
+    for (const node of ["nats-1", "nats-2", "nats-3"]) {
+      expect(clusterConf).toContain(`nats-route://${node}:6222`);
+      expect(ha.services[node]?.environment?.NATS_SERVER_NAME).toBe(node);
+      expect(ha.services[node]?.command).toEqual(["-c", "/etc/nats/nats-cluster.conf"]);
+    }
+    const dir = mkdtempSync(join(tmpdir(), "nats-cluster-conf-"));
+    try {
+      writeFileSync(join(dir, "nats-cluster.conf"), clusterConf);
+      writeFileSync(
+        join(dir, "nats.conf"),
+        forLocalNatsServer(natsConf).replace("/data/jetstream", join(dir, "js")),
+      );
+      const check = Bun.spawnSync([natsServerBinary, "-t", "-c", join(dir, "nats-cluster.conf")], {
+        env: {
+          ...process.env,
+          NATS_SERVER_NAME: "nats-1",
+          NATS_VAULT_PASSWORD: "v",
+          NATS_GATEWAY_PASSWORD: "g",
+          NATS_ADMIN_PASSWORD: "a",
+          NATS_AUDIT_PASSWORD: "u",
+        },
+      });
+      expect(`${check.stdout}${check.stderr}`).toMatch(/is valid/);
+      expect(check.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
-const natsServerBinary = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
+export const natsServerBinary = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
 export interface NatsServerHandle {
   url: string;
