@@ -73,6 +73,7 @@ export function createApp(deps: AppDeps) {
           audience: config.oidcAudience,
           jwksUrl: config.oidcJwksUrl,
           adminScope: config.oidcAdminScope,
+          algorithms: config.oidcAlgorithms.split(","),
         })
       : undefined;
   const authenticator = createAuthenticator({

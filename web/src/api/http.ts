@@ -58,6 +58,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     response = await fetch(url, {
       method: options.method ?? "GET",
       credentials: "same-origin",
+      // The API never redirects: one that did would be someone else's answer.
+      redirect: "error",
       headers:
         options.body === undefined
           ? { accept: "application/json" }

@@ -47,6 +47,8 @@ export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, tok
     try {
       response = await io.fetch(`${base}${path}`, {
         method,
+        // A redirect would resend the Bearer token and the body (secret values) to wherever it points.
+        redirect: "error",
         headers: {
           authorization: `Bearer ${token}`,
           accept: "application/json",
@@ -56,7 +58,15 @@ export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, tok
       });
     } catch (error) {
       throw new AdminApiError(
-        `Cannot reach the admin API at ${base} (${error instanceof Error ? error.message : String(error)})`,
+        `Cannot reach the admin API at ${base} (${error instanceof Error ? error.message : String(error)}); ` +
+          "a redirect is never followed: give the admin API's own URL",
+      );
+    }
+    // A fetch that ignores `redirect` (a test double, an old runtime) must not hand us a redirect either.
+    if (response.status >= 300 && response.status < 400) {
+      throw new AdminApiError(
+        `${method} ${path.split("?")[0]} was redirected (HTTP ${response.status}); nothing was sent on. ` +
+          "Give the admin API's own URL",
       );
     }
     const text = await response.text();

@@ -20,6 +20,8 @@ beforeAll(async () => {
         return Response.json({ issuer, jwks_uri: `${issuer}/jwks` });
       }
       if (path === "/jwks") return Response.json({ keys: [jwk] });
+      if (path === "/moved") return Response.redirect(`${issuer}/jwks`, 307);
+      if (path === "/huge") return Response.json({ keys: [jwk], padding: "x".repeat(300 * 1024) });
       return new Response("not found", { status: 404 });
     },
   });
@@ -95,6 +97,25 @@ describe("OIDC admins", () => {
     });
     const res = await h.call("GET", "/secrets", { token: await jwt({ scope: "admin" }) });
     expect(res.status).toBe(503);
+  });
+
+  it("refuses a JWT signed with an algorithm not in ADMIN_OIDC_ALGORITHMS", async () => {
+    const h = createHarness({
+      config: { oidcIssuer: issuer, oidcAudience: audience, oidcAlgorithms: "RS256,EdDSA" },
+    });
+    const res = await h.call("GET", "/secrets", { token: await jwt({ scope: "admin" }) });
+    expect(res.status).toBe(401);
+    expect(h.vault.callsOf("listSecrets")).toHaveLength(0);
+  });
+
+  it.each([
+    ["a JWKS URL that redirects", "/moved"],
+    ["a JWKS larger than the cap", "/huge"],
+  ])("does not trust %s (503, nothing verified)", async (_, path) => {
+    const h = harness(`${issuer}${path}`);
+    const res = await h.call("GET", "/secrets", { token: await jwt({ scope: "admin" }) });
+    expect(res.status).toBe(503);
+    expect(h.vault.callsOf("listSecrets")).toHaveLength(0);
   });
 
   it("treats a JWT as an opaque admin token when SSO is not configured", async () => {

@@ -3,8 +3,9 @@
  * (keys from the issuer's JWKS), issuer, audience and lifetime check out and it carries the admin scope.
  * The actor recorded by the vault is `oidc:<sub>`.
  */
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from "jose";
 import { ApiError, apiErrors } from "../http/api-error.ts";
+import { boundedFetch, isSafeIdentityProviderUrl } from "./oidc-fetch.ts";
 import type { Principal } from "./principal.ts";
 
 export interface OidcSettings {
@@ -14,6 +15,8 @@ export interface OidcSettings {
   jwksUrl?: string | undefined;
   /** The scope an admin's token must carry (`scope` string or `scp` array). */
   adminScope: string;
+  /** The JWT `alg` values accepted (ADMIN_OIDC_ALGORITHMS); a token signed otherwise is refused. */
+  algorithms: readonly string[];
 }
 
 export interface OidcVerifier {
@@ -24,14 +27,20 @@ export interface OidcVerifier {
 /** Failures that say the identity provider could not be asked, not that the token is bad. */
 const unreachableCodes = new Set(["ERR_JWKS_TIMEOUT", "ERR_JOSE_GENERIC", "ERR_JWKS_INVALID"]);
 const actorMaxLength = 128;
+/** A discovery document is a few KiB; a JWKS holds a handful of keys. Anything larger is refused. */
+const discoveryMaxBytes = 64 * 1024;
+const jwksMaxBytes = 256 * 1024;
 
 async function discoverJwksUrl(issuer: string): Promise<URL> {
   const url = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  const response = await boundedFetch(url, { signal: AbortSignal.timeout(5_000) }, discoveryMaxBytes);
   if (!response.ok) throw new Error(`OIDC discovery answered ${response.status}`);
   const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
   if (document.issuer !== issuer) throw new Error("OIDC discovery names another issuer");
   if (typeof document.jwks_uri !== "string") throw new Error("OIDC discovery has no jwks_uri");
+  if (!isSafeIdentityProviderUrl(document.jwks_uri)) {
+    throw new Error("OIDC discovery names a jwks_uri that is not https (or loopback)");
+  }
   return new URL(document.jwks_uri);
 }
 
@@ -50,7 +59,11 @@ export function createOidcVerifier(settings: OidcSettings): OidcVerifier {
     keySet ??= (
       settings.jwksUrl ? Promise.resolve(new URL(settings.jwksUrl)) : discoverJwksUrl(settings.issuer)
     )
-      .then((url) => createRemoteJWKSet(url))
+      .then((url) =>
+        createRemoteJWKSet(url, {
+          [customFetch]: (href, init) => boundedFetch(href, init, jwksMaxBytes),
+        }),
+      )
       .catch((error: unknown) => {
         keySet = undefined;
         throw apiErrors.identityProviderUnavailable(error);
@@ -66,6 +79,7 @@ export function createOidcVerifier(settings: OidcSettings): OidcVerifier {
           issuer: settings.issuer,
           audience: settings.audience,
           requiredClaims: ["sub", "exp"],
+          algorithms: [...settings.algorithms],
           clockTolerance: 5,
         }));
       } catch (error) {
