@@ -3,7 +3,8 @@
  * NATS and PostgreSQL, a Loki stand-in in this process, and GetSecret traffic over gRPC. Every event the
  * traffic produced must arrive exactly once, through a Loki outage and through a SIGKILL of the shipper
  * in the middle of a backlog (the backlog grows while Loki is down and drains afterwards); queries through
- * the bus return the right events newest first.
+ * the bus return the right events newest first. The stand-in behaves as Loki 3.5 (as in
+ * docker-compose.yml) with its default limits; the last test ships to one behaving as 2.9 and queries it.
  */
 import { auditOperations, request } from "@secrets/bus";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
@@ -12,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminBusClient, adminBusClient } from "../support/admin-bus-client.ts";
 import { adminHttpClient } from "../support/admin-http.ts";
 import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
-import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
+import { type LokiReceiver, LokiVersion, startLokiReceiver } from "../support/loki-receiver.ts";
 import type { ServiceProcess } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
 
@@ -108,7 +109,7 @@ function expectTimeOrder(lines: Record<string, unknown>[]): void {
 
 beforeAll(async () => {
   stack = await createStack();
-  loki = await startLokiReceiver();
+  loki = await startLokiReceiver({ version: LokiVersion.v3_5 });
   await stack.startVault({ ADMIN_BOOTSTRAP_TOKEN: adminToken });
   const gateway = await stack.startGateway();
   adminHttp = adminHttpClient((await stack.startAdminApi()).url);
@@ -280,6 +281,31 @@ describe("audit shipping to Loki", () => {
       expect.arrayContaining(["secret.get", "token.register", "token.approve", "access.approve"]),
     );
     expect((await adminHttp.send("GET", "/audit")).status).toBe(401);
+  });
+
+  it("finds a service's events with GET /audit?service= on Loki 2.9 as on 3.5", async () => {
+    // Loki 3.5 (above) labels our streams service_name="secrets-service"; 2.9 does not: both must work.
+    const loki29 = await startLokiReceiver({ version: LokiVersion.v2_9 });
+    try {
+      await audit.stop();
+      audit = await stack.startAudit({ ...auditEnv(), LOKI_URL: loki29.url });
+      const requestIds = await traffic(orders, 5);
+      const wanted = new Set(requestIds);
+      await waitUntil(
+        () => loki29.entries().filter((e) => wanted.has(String(JSON.parse(e.line).request_id))).length === 5,
+        "the events in the 2.9 stand-in",
+      );
+      expect(loki29.entries()[0]?.labels).not.toHaveProperty("service_name");
+      const response = await adminHttp.send("GET", `/audit?service=${orders.name}&limit=1000`, {
+        credential: { token: adminToken },
+      });
+      expect(response.status).toBe(200);
+      const events = response.json.events as { serviceName: string; requestId: string }[];
+      expect(events.every((e) => e.serviceName === orders.name)).toBe(true);
+      expect(events.filter((e) => wanted.has(e.requestId))).toHaveLength(5);
+    } finally {
+      await loki29.stop();
+    }
   });
 
   it("never logs a secret value or a token", () => {
