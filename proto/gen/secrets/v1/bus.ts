@@ -49,6 +49,11 @@ export enum Reason {
    * pending access requests of a service): nothing more is recorded until an admin decides some.
    */
   PENDING_LIMIT_REACHED = 11,
+  /**
+   * ROTATION_IN_PROGRESS - A key rotation was asked for while the previous one's rewrap is still re-encrypting values (or another
+   * vault is rotating): one rotation at a time. Ask again once the rewrap has finished.
+   */
+  ROTATION_IN_PROGRESS = 12,
   UNRECOGNIZED = -1,
 }
 

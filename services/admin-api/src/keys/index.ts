@@ -24,12 +24,13 @@ export function keysController(deps: { keys: KeysService; auth: AdminAuthPlugin 
       },
       {
         admin: true,
-        response: { 202: RotationStarted, ...errorResponses(...adminRouteErrors) },
+        response: { 202: RotationStarted, ...errorResponses(...adminRouteErrors, 409) },
         detail: {
           summary: "Rotate the encryption key now",
           description:
             "Creates a new current key (new writes use it at once) and starts re-encrypting every value still " +
-            "under an older key in the background; a key leaves the key file once no value uses it.",
+            "under an older key in the background; a key leaves the key file once no value uses it. One " +
+            "rotation at a time: 409 (FAILED_PRECONDITION) while the previous rotation's rewrap is pending.",
         },
       },
     );

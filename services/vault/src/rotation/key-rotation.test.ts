@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ErrorCode, Reason } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { eq, ne } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -100,7 +101,7 @@ describe("key rotation", () => {
     expect(audited).toContain("key.rotate");
   });
 
-  it("never strands data when a second rotation comes before the rewrap finished", async () => {
+  it("refuses a second rotation while the rewrap of the first is pending, and rotates again once it is done", async () => {
     const keyring = await loadOrCreateKeyring({ dataDir });
     const seeded = await seedSecrets(opened.db, keyring, {
       count: 200,
@@ -110,10 +111,23 @@ describe("key rotation", () => {
     const keys = rotation(keyring);
     await keys.rotate(admin);
     await keys.rewrapBatch();
-    await keys.rotate(admin);
-    await keys.rewrapBatch();
-    expect(keyring.keyIds()).toHaveLength(3);
+    const attempts = await Promise.allSettled(Array.from({ length: 30 }, () => keys.rotate(admin)));
+    for (const attempt of attempts) {
+      expect(attempt.status).toBe("rejected");
+      expect((attempt as PromiseRejectedResult).reason).toMatchObject({
+        name: "BusError",
+        code: ErrorCode.FAILED_PRECONDITION,
+        reason: Reason.ROTATION_IN_PROGRESS,
+      });
+    }
+    expect((attempts[0] as PromiseRejectedResult).reason.message).toMatch(
+      /A key rotation is in progress: (\d+ values are still being re-encrypted|another vault is rotating)/,
+    );
+    expect(keyring.keyIds()).toHaveLength(2);
     await readAll(keyring, seeded);
+    await keys.runOnce();
+    expect(await keys.pending()).toBe(0);
+    expect((await keys.rotate(admin)).rotated).toBe(true);
     await keys.runOnce();
     expect(keyring.keyIds()).toEqual([keyring.activeKeyId]);
     await readAll(keyring, seeded);

@@ -1,4 +1,4 @@
-import { AuditEventName } from "@secrets/bus";
+import { AuditEventName, BusError, ErrorCode, Reason } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { Admin } from "../admin/admin-context.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
@@ -31,6 +31,18 @@ export interface KeyRotationDeps {
   options: KeyRotationOptions;
 }
 
+function rotationInProgress(pending: number | undefined): BusError {
+  const what =
+    pending === undefined
+      ? "another vault is rotating the key right now"
+      : `${pending} values are still being re-encrypted under the current key`;
+  return new BusError(
+    ErrorCode.FAILED_PRECONDITION,
+    `A key rotation is in progress: ${what}. Rotate again once the rewrap has finished (pending 0)`,
+    { reason: Reason.ROTATION_IN_PROGRESS },
+  );
+}
+
 const system: Admin = { actor: "system:key-rotation", requestId: "", ipAddress: "", userAgent: "" };
 
 /**
@@ -48,15 +60,24 @@ export function createKeyRotation(deps: KeyRotationDeps) {
   let running: Promise<void> | undefined;
   let stopped = false;
 
-  /** Rotates under the rotation lock; `force` for an admin's request, else only when the key is due. */
+  /**
+   * Rotates under the rotation lock: on an admin's request, or when the key is due. One rotation at a time:
+   * while values are still under an older key (the last rotation's rewrap is running) or another vault
+   * holds the lock, an admin's request is refused with FAILED_PRECONDITION (ROTATION_IN_PROGRESS) and the
+   * schedule waits for its next check, so repeated requests cannot pile up keys and rewrap passes.
+   */
   async function rotate(admin: Admin | undefined): Promise<{ rotated: boolean; rotatedAtMs: number }> {
-    const rotated = await withAdvisoryLock(db, rotationLock, async () => {
+    const outcome = await withAdvisoryLock(db, rotationLock, async (tx) => {
       await keyring.refresh();
       const due = now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
-      if (!admin && !due) return false;
+      if (!admin && !due) return { rotated: false, pending: 0 };
+      const pending = await tx.pending(keyring.activeKeyId);
+      if (pending > 0) return { rotated: false, pending };
       await keyring.rotate();
-      return true;
+      return { rotated: true, pending: 0 };
     });
+    if (admin && !outcome?.rotated) throw rotationInProgress(outcome?.pending);
+    const rotated = outcome?.rotated ?? false;
     if (rotated) {
       logger.info("rotated the encryption key", { reason: admin ? "admin" : "schedule" });
       // After the lock's transaction: the embedded database has one connection, so no nested transaction.
@@ -65,7 +86,7 @@ export function createKeyRotation(deps: KeyRotationDeps) {
         async () => ({ result: undefined }),
       );
     }
-    return { rotated: rotated ?? false, rotatedAtMs: keyring.lastRotatedAt };
+    return { rotated, rotatedAtMs: keyring.lastRotatedAt };
   }
 
   function move(row: WrappedRow): RewrapMove {
