@@ -93,7 +93,7 @@ export function createApp(deps: AppDeps) {
   const healthVault = createVaultClient(deps.bus, Math.min(config.vaultTimeoutMs, healthTimeoutMs));
 
   return new Elysia({ name: "admin-api" })
-    .use(openApiDocs())
+    .use(openApiDocs({ cookieSecure: config.cookieSecure }))
     .use(
       requestPipeline({
         logger,

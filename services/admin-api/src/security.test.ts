@@ -93,7 +93,7 @@ describe("the security table", () => {
     if (!row.bodyCredential) {
       it("answers 401 for an unknown session cookie", async () => {
         const h = createHarness();
-        const cookie = `secrets_session=${"A".repeat(43)}`;
+        const cookie = `__Host-secrets_session=${"A".repeat(43)}`;
         const res = await h.call(row.method, seeded(h)(row.path), {
           cookie,
           origin: "http://localhost",
@@ -123,8 +123,8 @@ describe("no leaks", () => {
     const value = `leak-canary-${crypto.randomUUID()}`;
     const origin = "http://localhost";
     const login = await h.call("POST", "/session", { body: { token: h.adminToken }, origin });
-    const sessionId = /secrets_session=([^;]+)/.exec(login.setCookie[0] ?? "")?.[1] ?? "";
-    const cookie = `secrets_session=${sessionId}`;
+    const sessionId = /__Host-secrets_session=([^;]+)/.exec(login.setCookie[0] ?? "")?.[1] ?? "";
+    const cookie = `__Host-secrets_session=${sessionId}`;
     await h.call("POST", "/secrets", { cookie, origin, body: { name: "CANARY", value } });
     await h.call("POST", "/secrets", { token: h.adminToken, body: { name: "CANARY", value: `${value}-2` } });
     await h.call("POST", "/secrets", { token: h.adminToken, body: { name: "bad name", value } });

@@ -85,7 +85,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
   return {
     /** The request's admin; throws ApiError 401, 403 or 429 (or the vault's failure). */
     async authenticate(request: Request, state: RequestState): Promise<Principal> {
-      const credential = presentedCredential(request);
+      const credential = presentedCredential(request, deps.cookieSecure);
       if (!credential)
         throw apiErrors.unauthenticated("Sign in, or send Authorization: Bearer <admin token>");
       if (credential.kind === "session" && isStateChanging(request.method)) {

@@ -13,7 +13,7 @@ const maxCredentialLength = 8_192;
  * The request's credential, or undefined when it presents none. `Authorization` wins over the cookie:
  * a browser never adds it to a cross-site request, so it needs no Origin check.
  */
-export function presentedCredential(request: Request): Credential | undefined {
+export function presentedCredential(request: Request, cookieSecure: boolean): Credential | undefined {
   const authorization = request.headers.get("authorization");
   if (authorization !== null) {
     const match = bearer.exec(authorization.trim());
@@ -22,7 +22,7 @@ export function presentedCredential(request: Request): Credential | undefined {
     }
     return { kind: "bearer", value: match[1] };
   }
-  const sessionId = readSessionId(request);
+  const sessionId = readSessionId(request, cookieSecure);
   return sessionId === undefined ? undefined : { kind: "session", id: sessionId };
 }
 

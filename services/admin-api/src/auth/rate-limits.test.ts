@@ -55,7 +55,7 @@ describe("rate limits keyed to what the caller presents", () => {
     const h = createHarness({ config: { authFailureRatePerMinute: 3 } });
     for (let i = 0; i < 10; i++) expect((await h.call("GET", "/secrets")).status).toBe(401);
     expect((await h.call("POST", "/session", { body: { token: "ssadm_wrong" } })).status).toBe(401);
-    expect((await h.call("GET", "/secrets", { cookie: "secrets_session=bad" })).status).toBe(401);
+    expect((await h.call("GET", "/secrets", { cookie: "__Host-secrets_session=bad" })).status).toBe(401);
     expect((await h.call("GET", "/secrets", { token: "Bearer-less" })).status).toBe(401);
     expect((await h.call("POST", "/session", { body: { token: h.adminToken } })).status).toBe(429);
   });

@@ -99,7 +99,7 @@ describe("the OpenAPI document", () => {
     expect(doc.components.securitySchemes.sessionCookie).toMatchObject({
       type: "apiKey",
       in: "cookie",
-      name: "secrets_session",
+      name: "__Host-secrets_session",
     });
     for (const scheme of Object.values<Json>(doc.components.securitySchemes))
       expect(scheme.description).toBeTruthy();

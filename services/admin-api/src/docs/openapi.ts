@@ -16,7 +16,7 @@ import {
 const title = "Secrets Service admin API";
 const hidden = { hide: true } as const;
 
-export function openApiDocs() {
+export function openApiDocs(options: { cookieSecure: boolean }) {
   const bundle = Bun.file(viewerBundlePath());
   const javascript = (body: Blob | string) =>
     new Response(body, {
@@ -27,7 +27,7 @@ export function openApiDocs() {
     });
   return (
     new Elysia({ name: "openapi-docs" })
-      .use(openApiDocument())
+      .use(openApiDocument(sessionCookieName(options.cookieSecure)))
       // Registered after the plugin, so this page replaces the plugin's (which loads the viewer from a CDN).
       // docs/openapi.test.ts checks the page that is served.
       .get(
@@ -46,7 +46,7 @@ export function openApiDocs() {
   );
 }
 
-function openApiDocument() {
+function openApiDocument(cookieName: string) {
   return swagger({
     path: "/swagger",
     // Never used (our page replaces the plugin's), but should the plugin's page ever be served, it loads
@@ -80,7 +80,7 @@ function openApiDocument() {
           sessionCookie: {
             type: "apiKey",
             in: "cookie",
-            name: sessionCookieName,
+            name: cookieName,
             description:
               "The dashboard's session, set by POST /session (HttpOnly, SameSite=Strict). A change " +
               "(POST, PUT, PATCH, DELETE) authenticated by it must send an Origin equal to the API's origin.",

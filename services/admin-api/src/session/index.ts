@@ -32,8 +32,10 @@ export function sessionController(deps: {
         detail: {
           summary: "Sign in (dashboard)",
           description:
-            "Exchanges an admin token for the `secrets_session` cookie. The cookie holds a random session " +
-            "id, never the token. Rate-limited per client address. A request with an `Origin` header must " +
+            "Exchanges an admin token for the session cookie (`__Host-secrets_session`; `secrets_session` with " +
+            "ADMIN_COOKIE_SECURE=false). The cookie holds a random session " +
+            "id, never the token. Rate-limited per token, and per client address for tokens not known valid. " +
+            "A request with an `Origin` header must " +
             "come from the API's own origin.",
           security: [],
         },

@@ -80,7 +80,7 @@ export function createSessionService(deps: SessionServiceDeps) {
 
     /** Ends the request's cookie session, if any; returns the Set-Cookie value that clears it. */
     async logout(request: Request, state: RequestState): Promise<string> {
-      const sessionId = readSessionId(request);
+      const sessionId = readSessionId(request, deps.cookieSecure);
       if (sessionId !== undefined && isWellFormedSessionId(sessionId)) {
         const sessionHash = sha256Hex(sessionId);
         await vault.call(adminOperations.endSession, { sessionHash, ...caller(state) });

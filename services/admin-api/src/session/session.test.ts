@@ -7,8 +7,8 @@ const origin = "http://localhost";
 
 async function signIn(h: Harness, extra: { origin?: string } = {}) {
   const res = await h.call("POST", "/session", { body: { token: h.adminToken }, ...extra });
-  const sessionId = /^secrets_session=([^;]+);/.exec(res.setCookie[0] ?? "")?.[1] ?? "";
-  return { res, sessionId, cookie: `theme=dark; secrets_session=${sessionId}` };
+  const sessionId = /^__Host-secrets_session=([^;]+);/.exec(res.setCookie[0] ?? "")?.[1] ?? "";
+  return { res, sessionId, cookie: `theme=dark; __Host-secrets_session=${sessionId}` };
 }
 
 describe("POST /session", () => {
@@ -20,7 +20,7 @@ describe("POST /session", () => {
     expect(Date.parse(res.json.expiresAt) - Date.now()).toBeGreaterThan(11 * 3_600_000);
     expect(sessionId).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(res.setCookie).toEqual([
-      `secrets_session=${sessionId}; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure`,
+      `__Host-secrets_session=${sessionId}; Path=/; Max-Age=43200; HttpOnly; SameSite=Strict; Secure`,
     ]);
     expect(res.setCookie.join()).not.toContain(h.adminToken);
     expect(h.vault.callsOf("createSession")).toEqual([
@@ -110,12 +110,27 @@ describe("cookie-authenticated requests", () => {
     h.clock.advance(12 * 3_600_000 + 1_000);
     const res = await h.call("GET", "/session", { cookie });
     expect(res.status).toBe(401);
-    expect(res.setCookie[0]).toMatch(/^secrets_session=; Path=\/; Max-Age=0;/);
+    expect(res.setCookie[0]).toMatch(/^__Host-secrets_session=; Path=\/; Max-Age=0;/);
+  });
+
+  it("are read under the __Host- name only when Secure, so a plainly named cookie planted by a subdomain or over HTTP is ignored", async () => {
+    const h = createHarness();
+    const { sessionId } = await signIn(h);
+    const planted = await h.call("GET", "/session", { cookie: `secrets_session=${sessionId}` });
+    expect(planted.status).toBe(401);
+    expect(h.vault.callsOf("authenticateSession")).toHaveLength(0);
+    const plain = createHarness({ config: { cookieSecure: false } });
+    const login = await plain.call("POST", "/session", { body: { token: plain.adminToken } });
+    expect(login.setCookie[0]).toMatch(
+      /^secrets_session=[A-Za-z0-9_-]{43}; Path=\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/,
+    );
+    const cookie = (login.setCookie[0] ?? "").split(";")[0] ?? "";
+    expect((await plain.call("GET", "/session", { cookie })).status).toBe(200);
   });
 
   it("answer 401 for a malformed session id without asking the vault", async () => {
     const h = createHarness();
-    const res = await h.call("GET", "/session", { cookie: "secrets_session=short" });
+    const res = await h.call("GET", "/session", { cookie: "__Host-secrets_session=short" });
     expect(res.status).toBe(401);
     expect(h.vault.callsOf("authenticateSession")).toHaveLength(0);
   });
@@ -155,7 +170,9 @@ describe("DELETE /session", () => {
     expect((await h.call("DELETE", "/session", { cookie })).status).toBe(403);
     const out = await h.call("DELETE", "/session", { cookie, origin });
     expect(out.status).toBe(204);
-    expect(out.setCookie).toEqual(["secrets_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure"]);
+    expect(out.setCookie).toEqual([
+      "__Host-secrets_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure",
+    ]);
     expect(h.vault.callsOf("endSession")[0]).toMatchObject({
       sessionHash: sha256(sessionId),
       requestId: out.headers["x-request-id"],
