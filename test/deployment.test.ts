@@ -342,7 +342,7 @@ describe("docker-compose.ha.yml", () => {
     const onRoutes = Object.keys(ha.services).filter((name) => networksOf(name).includes("nats-routes"));
     expect(onRoutes.sort()).toEqual(["nats-1", "nats-2", "nats-3"]);
     expect(ha.networks["nats-routes"]?.internal).toBe(true);
-    expect(ha.services["grafana"]?.ports).toEqual(["127.0.0.1:3000:3000"]);
+    expect(ha.services.grafana?.ports).toEqual(["127.0.0.1:3000:3000"]);
     expect(ha.services["admin-api"]?.ports).toEqual(["127.0.0.1:8080:8080"]);
   });
 

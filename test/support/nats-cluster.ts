@@ -154,7 +154,8 @@ export async function startNatsCluster(size = 3, clusterName = "secrets-test"): 
       await withManager(async (jsm) => jsm.getAccountInfo());
       break;
     } catch (error) {
-      if (Date.now() > ready) throw new Error(`the NATS cluster's JetStream did not come up: ${String(error)}`);
+      if (Date.now() > ready)
+        throw new Error(`the NATS cluster's JetStream did not come up: ${String(error)}`);
       await Bun.sleep(200);
     }
   }
