@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { connect } from "nats";
-import { freePort } from "./nats-server.ts";
+import { freePort, isListening } from "./nats-server.ts";
 
 const natsServerBinary = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
@@ -33,16 +33,6 @@ export interface NatsCluster {
   /** Resolves once `stream` has a leader and every replica is current (or after `timeoutMs`). */
   waitForReplicas(stream: string, replicas: number, timeoutMs?: number): Promise<void>;
   dispose(): Promise<void>;
-}
-
-async function listening(port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    socket.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startNatsCluster(size = 3, clusterName = "secrets-test"): Promise<NatsCluster> {
@@ -92,7 +82,7 @@ export async function startNatsCluster(size = 3, clusterName = "secrets-test"): 
           })();
         }
         const deadline = Date.now() + 30_000;
-        while (!(await listening(port))) {
+        while (!(await isListening(port))) {
           if (spawned.exitCode !== null || Date.now() > deadline)
             throw new Error(`nats-server ${name} did not start:\n${output}`);
           await Bun.sleep(25);

@@ -37,18 +37,24 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export async function isListening(port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    socket.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitForPort(port: number, timeoutMs: number, exited: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const exit = exited();
     if (exit !== undefined) throw new Error(`nats-server exited before listening on ${port}: ${exit}`);
-    try {
-      const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-      socket.end();
-      return;
-    } catch {
-      await Bun.sleep(25);
-    }
+    if (await isListening(port)) return;
+    await Bun.sleep(25);
   }
   throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isListening } from "./nats-server.ts";
 import { repoRoot } from "./processes.ts";
 
 export const nginxBinary = "/usr/sbin/nginx";
@@ -62,7 +63,7 @@ export async function startNginx(config: string, prefix: string, port: number): 
     return stderr + (existsSync(path) ? readFileSync(path, "utf8") : "");
   };
   const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
+  while (!(await isListening(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill("SIGKILL");
       throw new Error(`nginx did not start listening on ${port}:\n${errorLog()}`);
@@ -80,14 +81,4 @@ export async function startNginx(config: string, prefix: string, port: number): 
       if (child.exitCode === null) child.kill("SIGKILL");
     },
   };
-}
-
-async function listening(port: number): Promise<boolean> {
-  try {
-    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    socket.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
