@@ -3,7 +3,14 @@ import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { open, readKeyId, seal } from "./envelope.ts";
 import { KeyFileError, KeyringError } from "./errors.ts";
-import { generateKey, type KeyFileContents, keyFileName, readKeyFile, writeKeyFile } from "./key-file.ts";
+import {
+  generateKey,
+  type KeyFileContents,
+  keyFileName,
+  readKeyFile,
+  type StoredKey,
+  writeKeyFile,
+} from "./key-file.ts";
 
 /**
  * Every use of key material goes through this interface; nothing else in the vault sees a key.
@@ -15,7 +22,10 @@ import { generateKey, type KeyFileContents, keyFileName, readKeyFile, writeKeyFi
  *   leaves the file only through `retire()`, which the rewrap job calls once no row uses that key.
  * - The key file is written before the keyring changes in memory, so no value is ever encrypted under a
  *   key that a restart would lose.
- * - One process at a time changes the key file (the vaults take a PostgreSQL advisory lock for it).
+ * - One process at a time changes the key file: the caller of `rotate()` and `retire()` holds the key-file
+ *   lock (the PostgreSQL advisory lock in rotation/key-rotation.ts, shared by every vault on the
+ *   database). Under it, both re-read the file and change what is on disk, never the keyring's possibly
+ *   stale copy: a replica that missed another's rotation must not write the new key out of the file.
  *   Replicas sharing the file pick a change up with `refresh()` (cheap: a stat) before they encrypt, and
  *   with `reload()` when they meet an envelope under a key they do not know yet.
  */
@@ -111,8 +121,13 @@ function createKeyring(
     pending = run.catch(() => {});
     return run;
   };
-  const persist = async (keys: KeyFileContents["keys"]) => {
-    const next = { keys, lastUpdated: now() };
+  /** Reads the file as it is now, applies `change` to its keys and writes the result. */
+  const update = async (change: (keys: StoredKey[]) => StoredKey[]) => {
+    const onDisk = await readKeyFile(path, atRest);
+    if (!onDisk) throw new KeyFileError(path, `Key file ${path} is gone`);
+    // What is on disk is the truth from here on, even if `change` refuses.
+    state = indexed(onDisk);
+    const next = { keys: change(onDisk.keys), lastUpdated: Math.max(now(), onDisk.lastUpdated + 1) };
     await writeKeyFile(path, next, { replace: true, ...atRest });
     state = indexed(next);
     seen = await fingerprint(path);
@@ -143,19 +158,19 @@ function createKeyring(
     hasKey: (keyId) => state.byId.has(keyId),
     keyIds: () => state.contents.keys.map((key) => key.id),
     keys: () => state.contents.keys.map((key) => ({ id: key.id, createdAt: key.createdAt })),
-    rotate: () =>
-      exclusive(() => {
-        const keys = state.contents.keys;
-        return persist([generateKey(keys, now()), ...keys]);
-      }),
+    rotate: () => exclusive(() => update((keys) => [generateKey(keys, now()), ...keys])),
     retire: (keyId) =>
-      exclusive(() => {
-        if (keyId === state.current.id) {
-          throw new KeyringError(`Key ${keyId} is the current key and cannot be retired; rotate first`);
-        }
-        if (!state.byId.has(keyId)) throw new KeyringError(`Key ${keyId} is not in the key file`);
-        return persist(state.contents.keys.filter((key) => key.id !== keyId));
-      }),
+      exclusive(() =>
+        update((keys) => {
+          if (keyId === keys[0]?.id) {
+            throw new KeyringError(`Key ${keyId} is the current key and cannot be retired; rotate first`);
+          }
+          if (!keys.some((key) => key.id === keyId)) {
+            throw new KeyringError(`Key ${keyId} is not in the key file`);
+          }
+          return keys.filter((key) => key.id !== keyId);
+        }),
+      ),
     reload,
     async refresh() {
       return (await fingerprint(path)) === seen ? false : reload();

@@ -8,14 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, Reason } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
-import { eq, ne } from "drizzle-orm";
+import { eq, ne, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createTestDatabase } from "../../../../test/support/postgres.ts";
 import type { Admin } from "../admin/admin-context.ts";
 import { type OpenedDatabase, openDatabase } from "../db/connection.ts";
 import { secrets, secretVersions } from "../db/schema.ts";
 import { type Keyring, loadOrCreateKeyring } from "../keyring/index.ts";
-import { createKeyRotation, type KeyRotationOptions } from "./key-rotation.ts";
+import { createKeyRotation, type KeyRotationOptions, keyFileLock } from "./key-rotation.ts";
 import { seedSecrets } from "./seed-secrets.ts";
 
 const admin: Admin = { actor: "alice", requestId: "r", ipAddress: "", userAgent: "" };
@@ -176,5 +176,21 @@ describe("key rotation", () => {
       .where(eq(secrets.keyId, a.activeKeyId));
     expect(rows).toHaveLength(100);
     await readAll(b, seeded);
+  });
+
+  it("retires no key while another vault holds the key-file lock (the rotation's)", async () => {
+    const keyring = await loadOrCreateKeyring({ dataDir });
+    const keys = rotation(keyring);
+    await keys.rotate(admin);
+    expect(keyring.keyIds()).toHaveLength(2);
+    // Another vault in the middle of a rotation: it holds the lock in its own session.
+    const holder = await opened.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${keyFileLock})`);
+      return keys.retireUnused();
+    });
+    expect(holder).toBe(0);
+    expect(keyring.keyIds()).toHaveLength(2);
+    expect(await keys.retireUnused()).toBe(1);
+    expect(keyring.keyIds()).toEqual([keyring.activeKeyId]);
   });
 });

@@ -6,8 +6,12 @@ import type { Database } from "../db/connection.ts";
 import type { Keyring } from "../keyring/index.ts";
 import { createRewrapDal, type RewrapMove, type WrappedRow, withAdvisoryLock } from "./rewrap-dal.ts";
 
-/** Advisory lock ids (any fixed numbers, the same in every vault). */
-const rotationLock = 0x5ec7e7_01;
+/**
+ * Advisory lock ids (any fixed numbers, the same in every vault). `keyFileLock` is the one lock for every
+ * change to the key file (rotation and retirement): replicas sharing a key directory and a database never
+ * write the file at the same time, and each change re-reads the file under it.
+ */
+export const keyFileLock = 0x5ec7e7_01;
 const rewrapLock = 0x5ec7e7_02;
 
 export interface KeyRotationOptions {
@@ -67,7 +71,7 @@ export function createKeyRotation(deps: KeyRotationDeps) {
    * schedule waits for its next check, so repeated requests cannot pile up keys and rewrap passes.
    */
   async function rotate(admin: Admin | undefined): Promise<{ rotated: boolean; rotatedAtMs: number }> {
-    const outcome = await withAdvisoryLock(db, rotationLock, async (tx) => {
+    const outcome = await withAdvisoryLock(db, keyFileLock, async (tx) => {
       await keyring.refresh();
       const due = now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
       if (!admin && !due) return { rotated: false, pending: 0 };
@@ -107,9 +111,13 @@ export function createKeyRotation(deps: KeyRotationDeps) {
     });
   }
 
-  /** Removes previous keys that no row uses and that have not been current for the grace period. */
+  /**
+   * Removes previous keys that no row uses and that have not been current for the grace period. Under the
+   * key-file lock, the rotation's: a retirement from a view older than another vault's rotation would
+   * otherwise write that vault's new key out of the file.
+   */
   async function retireUnused(): Promise<number> {
-    const result = await withAdvisoryLock(db, rewrapLock, async (tx) => {
+    const result = await withAdvisoryLock(db, keyFileLock, async (tx) => {
       await keyring.refresh();
       const keys = keyring.keys();
       let retired = 0;
