@@ -27,6 +27,8 @@ export const AuditEventName = {
   adminTokenRevoke: "admin.token.revoke",
   keyRotate: "key.rotate",
   keyStatus: "key.status",
+  /** Written by the audit service, not the vault: a signed digest of the trail's hash chain. */
+  auditDigest: "audit.digest",
 } as const;
 export type AuditEventName = (typeof AuditEventName)[keyof typeof AuditEventName];
 
@@ -65,5 +67,27 @@ export function auditLogLine(event: AuditEvent): string {
     user_agent: event.userAgent,
     // Only on summaries, so the line of a single call keeps the specification's fields.
     ...(event.refusedCalls > 0 ? { refused_calls: event.refusedCalls } : {}),
+    ...chainFields(event),
   });
+}
+
+/**
+ * The hash chain's fields (`@secrets/audit-chain`), last so that a line without them is the specification's
+ * format: on a digest its range, last hash and signature; on a shipped event its position, and its link
+ * once computed (the hashed bytes are the line without `prev_hash` and `hash`).
+ */
+function chainFields(event: AuditEvent): Record<string, string | number> {
+  if (event.event === AuditEventName.auditDigest) {
+    return {
+      first_seq: event.digestFirstSeq,
+      last_seq: event.chainSeq,
+      last_hash: event.chainHash,
+      ...(event.digestSignature !== "" ? { signature: event.digestSignature } : {}),
+    };
+  }
+  if (event.chainSeq === 0) return {};
+  return {
+    seq: event.chainSeq,
+    ...(event.chainHash !== "" ? { prev_hash: event.chainPrevHash, hash: event.chainHash } : {}),
+  };
 }

@@ -99,6 +99,11 @@ export const auditConfigSpec = {
     min: 1_000,
     max: 3_600_000,
   }),
+  digestIntervalMs: env.int(
+    "AUDIT_DIGEST_INTERVAL_MS",
+    "how often a signed digest of the trail's hash chain is shipped (and once at shutdown), in ms",
+    { default: 60_000, min: 1_000, max: 3_600_000 },
+  ),
 };
 
 type ParsedAuditConfig = ConfigOf<typeof auditConfigSpec>;

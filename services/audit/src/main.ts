@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT (a clean stop hands the lease over at once).
  */
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { connectBusFromConfig, newLeaseHolder, type Subscription } from "@secrets/bus";
 import { ConfigError } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
@@ -13,6 +14,9 @@ import { serveAuditStatus } from "./handlers/status-handler.ts";
 import { openParkFile } from "./shipper/parking.ts";
 import { createShipper, type Shipper } from "./shipper/shipper.ts";
 import { createSinkFromConfig } from "./sinks/create-sink.ts";
+import { createAuditTrail } from "./trail/audit-trail.ts";
+import { fileChainCheckpoint } from "./trail/chain-checkpoint.ts";
+import { loadOrCreateSigningKey } from "./trail/signing-key.ts";
 
 // Every file this process creates (the park file of refused events and the audit file sink) is its owner's alone.
 process.umask(0o077);
@@ -40,6 +44,19 @@ const { sink, queryBackend } = createSinkFromConfig(config);
 const parking = await openParkFile(config.parkFile, logger).catch((error: unknown) =>
   fail("cannot read the park file", error),
 );
+const signingKey = await loadOrCreateSigningKey(config.dataDir).catch((error: unknown) =>
+  fail("cannot read or create the audit signing key", error),
+);
+// Printed so an operator can keep the key that verifies digests apart from this host (`secrets audit verify`).
+logger.info("audit signing key", {
+  publicKeyPath: signingKey.publicKeyPath,
+  publicKey: signingKey.publicKeyPem,
+});
+const trail = createAuditTrail({
+  checkpoint: fileChainCheckpoint(join(config.dataDir, "audit-chain.json")),
+  signingKey: signingKey.privateKey,
+  digestIntervalMs: config.digestIntervalMs,
+});
 logger.info("connecting to NATS", { namespace: config.busNamespace });
 const bus = await connectBusFromConfig(config, "audit", logger).catch((error: unknown) =>
   fail("cannot connect to NATS", error),
@@ -66,6 +83,7 @@ shipper = createShipper({
   sink,
   parking,
   logger,
+  trail,
   options: {
     consumerName: config.consumerName,
     batchMax: config.batchMax,

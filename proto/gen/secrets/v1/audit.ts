@@ -42,6 +42,20 @@ export interface AuditEvent {
   subject: string;
   /** How many calls the event stands for when it summarises refusals ("calls.throttled"); 0 for one call. */
   refusedCalls: number;
+  /**
+   * The trail's hash chain, set by the audit service as it ships (never by the vault, which does not see
+   * the stream order): the event's position (its stream sequence), the hash of the trail before it, and
+   * SHA-256(prev_hash ‖ the line without prev_hash and hash). 0 and empty on events not yet shipped.
+   */
+  chainSeq: number;
+  chainPrevHash: string;
+  chainHash: string;
+  /**
+   * On an "audit.digest" event only: the first position it covers (`chain_seq` is the last,
+   * `chain_hash` the trail's hash there) and the Ed25519 signature (base64) over its line without it.
+   */
+  digestFirstSeq: number;
+  digestSignature: string;
 }
 
 /**
@@ -108,6 +122,11 @@ function createBaseAuditEvent(): AuditEvent {
     targetId: "",
     subject: "",
     refusedCalls: 0,
+    chainSeq: 0,
+    chainPrevHash: "",
+    chainHash: "",
+    digestFirstSeq: 0,
+    digestSignature: "",
   };
 }
 
@@ -160,6 +179,21 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     }
     if (message.refusedCalls !== 0) {
       writer.uint32(160).int32(message.refusedCalls);
+    }
+    if (message.chainSeq !== 0) {
+      writer.uint32(168).int64(message.chainSeq);
+    }
+    if (message.chainPrevHash !== "") {
+      writer.uint32(178).string(message.chainPrevHash);
+    }
+    if (message.chainHash !== "") {
+      writer.uint32(186).string(message.chainHash);
+    }
+    if (message.digestFirstSeq !== 0) {
+      writer.uint32(192).int64(message.digestFirstSeq);
+    }
+    if (message.digestSignature !== "") {
+      writer.uint32(202).string(message.digestSignature);
     }
     return writer;
   },
@@ -305,6 +339,46 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.refusedCalls = reader.int32();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.chainSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.chainPrevHash = reader.string();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.chainHash = reader.string();
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.digestFirstSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.digestSignature = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -338,6 +412,11 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     message.targetId = object.targetId ?? "";
     message.subject = object.subject ?? "";
     message.refusedCalls = object.refusedCalls ?? 0;
+    message.chainSeq = object.chainSeq ?? 0;
+    message.chainPrevHash = object.chainPrevHash ?? "";
+    message.chainHash = object.chainHash ?? "";
+    message.digestFirstSeq = object.digestFirstSeq ?? 0;
+    message.digestSignature = object.digestSignature ?? "";
     return message;
   },
 };

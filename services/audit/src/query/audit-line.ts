@@ -1,6 +1,24 @@
 import { AuditEvent } from "@secrets/proto/audit";
 
 const text = (value: unknown) => (typeof value === "string" ? value : "");
+const position = (value: unknown) => (typeof value === "number" && Number.isSafeInteger(value) ? value : 0);
+
+/** The hash chain's fields of a line (see `auditLogLine`), so a queried event can be verified again. */
+function chainFieldsOf(record: Record<string, unknown>): Partial<AuditEvent> {
+  if (record.event === "audit.digest") {
+    return {
+      digestFirstSeq: position(record.first_seq),
+      chainSeq: position(record.last_seq),
+      chainHash: text(record.last_hash),
+      digestSignature: text(record.signature),
+    };
+  }
+  return {
+    chainSeq: position(record.seq),
+    chainPrevHash: text(record.prev_hash),
+    chainHash: text(record.hash),
+  };
+}
 
 /**
  * Reads an audit line (`auditLogLine`'s snake_case JSON) back into an AuditEvent; undefined when the text
@@ -38,5 +56,6 @@ export function auditEventFromLine(line: string): AuditEvent | undefined {
       typeof record.refused_calls === "number" && Number.isInteger(record.refused_calls)
         ? record.refused_calls
         : 0,
+    ...chainFieldsOf(record),
   });
 }

@@ -12,6 +12,7 @@ import type { Logger } from "@secrets/logger";
 import { AuditEvent } from "@secrets/proto/audit";
 import type { AuditSink, SinkOutcome } from "../sinks/sink.ts";
 import { failureReason } from "../sinks/sink.ts";
+import type { AuditTrail } from "../trail/audit-trail.ts";
 import { type BackoffPolicy, retryDelayMs } from "./backoff.ts";
 import type { ShipperClock } from "./clock.ts";
 import type { ParkItem, Parking } from "./parking.ts";
@@ -30,6 +31,8 @@ export interface DeliveryDeps {
   mayContinue(): boolean;
   /** Aborted on stop, to cut retry delays short. */
   signal: AbortSignal;
+  /** Links each event into the hash chain before the sink sees it; without it lines carry no chain. */
+  trail?: Pick<AuditTrail, "link">;
 }
 
 /** `done`: every message acknowledged (accepted or parked). `abandoned`: the rest were handed back. */
@@ -249,6 +252,8 @@ export function createDelivery(deps: DeliveryDeps) {
         });
       }
     }
+
+    deps.trail?.link(entries.map((entry) => ({ seq: entry.message.seq, event: entry.event })));
 
     const heartbeat = setInterval(
       () => {

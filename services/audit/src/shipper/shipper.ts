@@ -7,7 +7,8 @@ import { auditStreamName, type Bus, type DurableConsumer, type DurableMessage } 
 import type { Logger } from "@secrets/logger";
 import type { AuditStatusReply } from "@secrets/proto/audit";
 import type { AuditSink } from "../sinks/sink.ts";
-import type { BackoffPolicy } from "./backoff.ts";
+import type { AuditTrail } from "../trail/audit-trail.ts";
+import { type BackoffPolicy, retryDelayMs } from "./backoff.ts";
 import { type ShipperClock, systemClock } from "./clock.ts";
 import { createDelivery } from "./delivery.ts";
 import type { Parking } from "./parking.ts";
@@ -39,6 +40,8 @@ export interface ShipperDeps {
   logger: Logger;
   options: ShipperOptions;
   clock?: ShipperClock;
+  /** The hash chain and its signed digests; without it the lines carry no chain. */
+  trail?: AuditTrail;
 }
 
 export interface Shipper {
@@ -79,7 +82,9 @@ export function createShipper(deps: ShipperDeps): Shipper {
     figures,
     mayContinue,
     signal: stopping.signal,
+    ...(deps.trail ? { trail: deps.trail } : {}),
   });
+  let lastDigestAtMs = clock.now();
 
   async function bindConsumer(): Promise<DurableConsumer | undefined> {
     for (let attempt = 0; !stopping.signal.aborted; attempt++) {
@@ -133,6 +138,37 @@ export function createShipper(deps: ShipperDeps): Shipper {
     renewTimer = undefined;
   }
 
+  /** Ships the digest of the positions since the last one, if any; a failed one is retried next time. */
+  async function shipDigest(attempts: number): Promise<void> {
+    const trail = deps.trail;
+    const digest = trail?.pendingDigest();
+    lastDigestAtMs = clock.now();
+    if (!trail || !digest) return;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const outcome = await sink
+        .write([digest])
+        .catch((error: unknown) => ({ status: "retry", reason: String(error) }));
+      if (outcome.status === "accepted") {
+        trail.digestShipped(digest);
+        logger.info("audit digest shipped", { firstSeq: digest.digestFirstSeq, lastSeq: digest.chainSeq });
+        return;
+      }
+      logger.warn("could not ship the audit digest", {
+        attempt: attempt + 1,
+        reason: "reason" in outcome ? outcome.reason : "",
+      });
+      await clock.sleep(retryDelayMs(attempt, options.retry, clock.random), stopping.signal);
+    }
+  }
+
+  async function afterBatch(): Promise<void> {
+    try {
+      await deps.trail?.settled();
+    } catch (error) {
+      logger.error("could not save the audit chain checkpoint", { error });
+    }
+  }
+
   function handBack(messages: readonly DurableMessage[]): void {
     for (const message of messages) message.nak(0);
   }
@@ -154,7 +190,13 @@ export function createShipper(deps: ShipperDeps): Shipper {
         }
         announcedStandby = false;
         becomeActive();
+        await deps.trail?.resume().catch((error: unknown) => {
+          logger.error("could not read the audit chain checkpoint; continuing from this process's own", {
+            error,
+          });
+        });
       }
+      if (deps.trail && clock.now() - lastDigestAtMs >= deps.trail.digestIntervalMs) await shipDigest(3);
       let messages: DurableMessage[];
       try {
         messages = await bound.fetch({ max: options.batchMax, expiresMs: options.batchWaitMs });
@@ -166,7 +208,7 @@ export function createShipper(deps: ShipperDeps): Shipper {
       if (messages.length === 0) continue;
       // Lost the lease (or told to stop) while waiting: whoever ships next gets these first.
       if (!mayContinue()) handBack(messages);
-      else await deliver(messages);
+      else if ((await deliver(messages)) === "done") await afterBatch();
     }
     becomeInactive(true);
   }
@@ -180,8 +222,12 @@ export function createShipper(deps: ShipperDeps): Shipper {
       if (consumer) running = run(consumer);
     },
     async stop() {
+      const holderAtStop = active;
       stopping.abort();
       await running;
+      // The digest at shutdown, while the lease is still ours: the last positions are signed too.
+      // Renewed first: renewals stop with the loop, and only the holder may write after the last batch.
+      if (deps.trail && holderAtStop && (await acquire())) await shipDigest(2);
       becomeInactive(true);
       await lease.release().catch((error: unknown) => {
         logger.warn("could not release the audit-shipper lease; it expires on its own", { error });
