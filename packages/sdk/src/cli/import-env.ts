@@ -30,7 +30,8 @@ const planned: Record<Action, string> = {
 };
 const done: Record<Action, string> = { create: "created", set: "value set (was missing)", update: "updated" };
 
-async function readInput(io: CliIo, file: string): Promise<{ text: string; name: string }> {
+/** The text of a file named on the command line, or standard input for `-`. */
+export async function readInput(io: CliIo, file: string): Promise<{ text: string; name: string }> {
   if (file === "-") return { text: await io.readStdin(), name: "<stdin>" };
   const path = resolve(io.cwd, file);
   try {

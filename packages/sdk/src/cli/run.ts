@@ -5,6 +5,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { checkServiceName } from "@secrets/validation";
 import { createAdminClient } from "./admin-client.ts";
+import { runAuditVerify } from "./audit-verify.ts";
 import { CliError, UsageError } from "./cli-error.ts";
 import { runImportEnv } from "./import-env.ts";
 import type { CliIo } from "./io.ts";
@@ -26,6 +27,11 @@ Commands:
   keys status | keys rotate [--url <url>] [--token <token>]
                                 Show the encryption key's rotation, or rotate it now; older values
                                 are re-encrypted in the background
+  audit verify <file|-> --public-key <file> [--any-order]
+                                Check an exported audit trail (file sink, journal, or Loki lines)
+                                against audit-signing.pub: every modified, missing, inserted or
+                                reordered event and bad digest, with positions; exit 1 if any.
+                                --any-order for a Loki export (time order, not chain order)
   help                          Show this text
 
 [dir] defaults to the current folder.
@@ -67,6 +73,21 @@ async function keys(io: CliIo, args: string[]): Promise<void> {
   }
   const { url, token } = adminTarget(io, "keys", values);
   await runKeys(io, createAdminClient(io, url, token), action);
+}
+
+async function audit(io: CliIo, args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    "public-key": { type: "string" },
+    "any-order": { type: "boolean" },
+  });
+  const [action, file] = positionals;
+  if (action !== "verify" || !file || positionals.length > 2) {
+    throw new UsageError("audit takes: verify <file|-> --public-key <file>");
+  }
+  const publicKeyFile = typeof values["public-key"] === "string" ? values["public-key"] : "";
+  if (!publicKeyFile)
+    throw new UsageError("audit verify needs --public-key <file> (the audit service's audit-signing.pub)");
+  return runAuditVerify(io, { file, publicKeyFile, ordered: values["any-order"] !== true });
 }
 
 async function importEnv(io: CliIo, args: string[]): Promise<void> {
@@ -117,6 +138,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       case "keys":
         await keys(io, args);
         return 0;
+      case "audit":
+        return await audit(io, args);
       case "help":
       case "--help":
       case "-h":
