@@ -57,12 +57,14 @@ async function checkEveryValue(): Promise<{ keys: number; onCurrent: number }> {
     const current = await opened.db.select().from(secrets);
     const kept = await opened.db.select().from(secretVersions);
     for (const row of [
-      ...current.map((r) => ({ id: r.id, envelope: r.valueEncrypted })),
-      ...kept.map((r) => ({ id: r.secretId, envelope: r.valueEncrypted })),
+      ...current.map((r) => ({ id: r.id, version: r.version, envelope: r.valueEncrypted })),
+      ...kept.map((r) => ({ id: r.secretId, version: r.version, envelope: r.valueEncrypted })),
     ]) {
-      expect(decoder.decode(keyring.decrypt(row.envelope ?? new Uint8Array(), row.id))).toBe(
-        expected.get(row.id),
-      );
+      expect(
+        decoder.decode(
+          keyring.decrypt(row.envelope ?? new Uint8Array(), { secretId: row.id, version: row.version }),
+        ),
+      ).toBe(expected.get(row.id));
     }
     expect(current).toHaveLength(seeded.length);
     return {

@@ -630,6 +630,52 @@ describe("secret versions", () => {
     expect(await refusal(rollback(id, 99))).toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("refuses a ciphertext put back as the current value from an older version or another secret", async () => {
+    const token = await approvedService("swapped");
+    const a = (await admin().putSecret("SWAP_A", { value: "a-first" })).secret?.id ?? "";
+    await admin().putSecret("SWAP_A", { value: "a-second" });
+    const b = (await admin().putSecret("SWAP_B", { value: "b-only" })).secret?.id ?? "";
+    for (const name of ["SWAP_A", "SWAP_B"]) {
+      await refusal(getSecret(token, name));
+      await admin().approveAccess((await accessRequestOf(name, "swapped")).id);
+    }
+    expect(await getSecret(token, "SWAP_A")).toEqual({ value: "a-second" });
+    const sql = postgres(testDb.url, { max: 1 });
+    // What someone with write access to the database alone can do: copy envelopes between rows.
+    const swaps: [string, string, () => Promise<unknown>][] = [
+      [
+        "SWAP_A",
+        "version 1 as the current version 2",
+        () => sql`update secrets set (value_encrypted, key_id) = (select value_encrypted, key_id
+          from secret_versions where secret_id = ${a} and version = 1) where id = ${a}`,
+      ],
+      [
+        "SWAP_B",
+        "another secret's value",
+        () => sql`update secrets set (value_encrypted, key_id) = (select value_encrypted, key_id
+          from secrets where id = ${a}) where id = ${b}`,
+      ],
+      [
+        "SWAP_A",
+        "another secret's value with that secret's version number",
+        () => sql`update secrets set (value_encrypted, key_id) = (select value_encrypted, key_id
+          from secret_versions where secret_id = ${b} and version = 1), version = 1 where id = ${a}`,
+      ],
+    ];
+    try {
+      for (const [name, what, swap] of swaps) {
+        await swap();
+        // A description-only change announces the secret, so no vault answers from a cached row.
+        await admin().putSecret(name, { description: `after: ${what}` });
+        const refused = await refusal(getSecret(token, name));
+        expect(refused, what).toMatchObject({ code: "INTERNAL" });
+        expect(JSON.stringify(refused)).not.toMatch(/a-first|a-second|b-only/);
+      }
+    } finally {
+      await sql.end();
+    }
+  });
+
   it("keeps only the newest versions", async () => {
     let id = "";
     for (let i = 1; i <= 8; i++)

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { loadOrCreateKeyring } from "./index.ts";
 
+const ref = { secretId: "s-1", version: 1 };
 let dataDir: string;
 beforeEach(async () => {
   dataDir = join(await mkdtemp(join(tmpdir(), "vault-key-race-")), "data");
@@ -24,13 +25,13 @@ it("a retirement from a stale view keeps the key another replica rotated to", as
 
   // A rotates and encrypts under the new key; B has not looked at the file since.
   await a.rotate();
-  const envelope = a.encrypt(new TextEncoder().encode("written under the newest key"), "s-1");
+  const envelope = a.encrypt(new TextEncoder().encode("written under the newest key"), ref);
   await b.retire(oldest);
 
   const restarted = await loadOrCreateKeyring({ dataDir });
   expect(restarted.keyIds()).toEqual([a.activeKeyId, b.keyIds().at(-1)]);
   expect(restarted.hasKey(oldest)).toBe(false);
-  expect(new TextDecoder().decode(restarted.decrypt(envelope, "s-1"))).toBe("written under the newest key");
+  expect(new TextDecoder().decode(restarted.decrypt(envelope, ref))).toBe("written under the newest key");
   // B now knows the newest key too, and A picks the retirement up.
   expect(b.activeKeyId).toBe(a.activeKeyId);
   await a.refresh();

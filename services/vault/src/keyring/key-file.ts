@@ -2,10 +2,14 @@
  * The key file, `$SECRETS_DATA_DIR/encryption-key.txt`:
  *
  *   { "formatVersion": 1,
- *     "keys": [ { "id": <uint32>, "key": "<base64 of 32 bytes>", "createdAt": <ms> }, ... ],
+ *     "keys": [ { "id": <uint32>, "key": "<base64 of 32 bytes>", "createdAt": <ms>,
+ *                 "versionBound": true }, ... ],
  *     "lastUpdated": <ms> }
  *
  * `keys[0]` is the current key; the others are previous keys, kept so old ciphertext stays readable.
+ * `versionBound` marks keys created since envelopes bind the value's version (format 2): they refuse a
+ * legacy (format 1) envelope. A key without it predates format 2 and still opens format 1 until it is
+ * retired. Files written before the field existed are read unchanged, every key legacy.
  * The file is only ever replaced whole (temp file, fsync, rename, fsync of the directory), with mode 0600.
  */
 import { createSecretKey, type KeyObject, randomBytes } from "node:crypto";
@@ -23,6 +27,8 @@ export interface StoredKey {
   key: KeyObject;
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** Created before format 2 envelopes: legacy (format 1) envelopes under it are still opened. */
+  acceptsLegacy: boolean;
 }
 
 export interface KeyFileContents {
@@ -37,14 +43,15 @@ export function generateKey(existing: readonly StoredKey[], createdAt: number): 
   let id: number;
   do id = randomBytes(4).readUInt32BE(0);
   while (taken.has(id));
-  return { id, key: createSecretKey(randomBytes(keyLength)), createdAt };
+  return { id, key: createSecretKey(randomBytes(keyLength)), createdAt, acceptsLegacy: false };
 }
 
 export function serializeKeyFile(contents: KeyFileContents): string {
-  const keys = contents.keys.map(({ id, key, createdAt }) => ({
+  const keys = contents.keys.map(({ id, key, createdAt, acceptsLegacy }) => ({
     id,
     key: key.export().toString("base64"),
     createdAt,
+    ...(acceptsLegacy ? {} : { versionBound: true }),
   }));
   return `${JSON.stringify({ formatVersion: keyFileFormatVersion, keys, lastUpdated: contents.lastUpdated }, null, 2)}\n`;
 }
@@ -68,10 +75,9 @@ export function parseKeyFile(text: string, path: string): KeyFileContents {
   if (!Array.isArray(keys) || keys.length === 0) throw malformed("keys must be a non-empty array");
   const parsed: StoredKey[] = [];
   for (const [index, entry] of keys.entries()) {
-    const { id, key, createdAt } = (typeof entry === "object" && entry !== null ? entry : {}) as Record<
-      string,
-      unknown
-    >;
+    const { id, key, createdAt, versionBound } = (
+      typeof entry === "object" && entry !== null ? entry : {}
+    ) as Record<string, unknown>;
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
       throw malformed(`keys[${index}].id must be an unsigned 32-bit integer`);
     }
@@ -80,7 +86,15 @@ export function parseKeyFile(text: string, path: string): KeyFileContents {
       throw malformed(`keys[${index}].key must be the base64 of ${keyLength} bytes`);
     }
     if (!isTime(createdAt)) throw malformed(`keys[${index}].createdAt must be a time in milliseconds`);
-    parsed.push({ id, key: createSecretKey(Buffer.from(key, "base64")), createdAt });
+    if (versionBound !== undefined && versionBound !== true) {
+      throw malformed(`keys[${index}].versionBound must be true when present`);
+    }
+    parsed.push({
+      id,
+      key: createSecretKey(Buffer.from(key, "base64")),
+      createdAt,
+      acceptsLegacy: versionBound !== true,
+    });
   }
   return { keys: parsed, lastUpdated };
 }

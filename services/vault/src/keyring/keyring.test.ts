@@ -35,7 +35,7 @@ describe("loadOrCreateKeyring", () => {
     const file = await readJson();
     expect(file).toEqual({
       formatVersion: 1,
-      keys: [{ id: keyring.activeKeyId, key: expect.any(String), createdAt: 1_000 }],
+      keys: [{ id: keyring.activeKeyId, key: expect.any(String), createdAt: 1_000, versionBound: true }],
       lastUpdated: 1_000,
     });
     expect(Buffer.from(file.keys[0].key, "base64")).toHaveLength(32);
@@ -45,10 +45,10 @@ describe("loadOrCreateKeyring", () => {
 
   it("reloads the same keys, so values written before a restart decrypt after it", async () => {
     const first = await loadOrCreateKeyring({ dataDir });
-    const envelope = first.encrypt(plaintext, "secret-1");
+    const envelope = first.encrypt(plaintext, { secretId: "secret-1", version: 1 });
     const second = await loadOrCreateKeyring({ dataDir });
     expect(second.activeKeyId).toBe(first.activeKeyId);
-    expect(second.decrypt(envelope, "secret-1")).toEqual(plaintext);
+    expect(second.decrypt(envelope, { secretId: "secret-1", version: 1 })).toEqual(plaintext);
   });
 
   it("refuses a key file that group or others can read, and says how to fix it", async () => {
@@ -99,28 +99,28 @@ describe("loadOrCreateKeyring", () => {
 describe("Keyring", () => {
   it("round-trips values bound to their secret id", async () => {
     const keyring = await loadOrCreateKeyring({ dataDir });
-    const envelope = keyring.encrypt(plaintext, "secret-1");
+    const envelope = keyring.encrypt(plaintext, { secretId: "secret-1", version: 1 });
     expect(keyring.keyIdOf(envelope)).toBe(keyring.activeKeyId);
-    expect(keyring.decrypt(envelope, "secret-1")).toEqual(plaintext);
-    expect(() => keyring.decrypt(envelope, "secret-2")).toThrow(DecryptionError);
+    expect(keyring.decrypt(envelope, { secretId: "secret-1", version: 1 })).toEqual(plaintext);
+    expect(() => keyring.decrypt(envelope, { secretId: "secret-2", version: 1 })).toThrow(DecryptionError);
     const tampered = envelope.slice();
     tampered[20] = (tampered[20] ?? 0) ^ 0xff;
-    expect(() => keyring.decrypt(tampered, "secret-1")).toThrow(DecryptionError);
+    expect(() => keyring.decrypt(tampered, { secretId: "secret-1", version: 1 })).toThrow(DecryptionError);
   });
 
   it("rotates: new writes use the new key at once, old ciphertext stays readable, across a reload", async () => {
     let clock = 1_000;
     const keyring = await loadOrCreateKeyring({ dataDir, now: () => clock });
     const oldKeyId = keyring.activeKeyId;
-    const before = keyring.encrypt(plaintext, "secret-1");
+    const before = keyring.encrypt(plaintext, { secretId: "secret-1", version: 1 });
     clock = 2_000;
     await keyring.rotate();
     expect(keyring.activeKeyId).not.toBe(oldKeyId);
     expect(keyring.lastRotatedAt).toBe(2_000);
     expect(keyring.keyIds()).toEqual([keyring.activeKeyId, oldKeyId]);
-    const after = keyring.encrypt(plaintext, "secret-1");
+    const after = keyring.encrypt(plaintext, { secretId: "secret-1", version: 1 });
     expect(keyring.keyIdOf(after)).toBe(keyring.activeKeyId);
-    expect(keyring.decrypt(before, "secret-1")).toEqual(plaintext);
+    expect(keyring.decrypt(before, { secretId: "secret-1", version: 1 })).toEqual(plaintext);
 
     const file = await readJson();
     expect(file.keys.map((key: { id: number }) => key.id)).toEqual([keyring.activeKeyId, oldKeyId]);
@@ -130,8 +130,8 @@ describe("Keyring", () => {
 
     const reloaded = await loadOrCreateKeyring({ dataDir });
     expect(reloaded.activeKeyId).toBe(keyring.activeKeyId);
-    expect(reloaded.decrypt(before, "secret-1")).toEqual(plaintext);
-    expect(reloaded.decrypt(after, "secret-1")).toEqual(plaintext);
+    expect(reloaded.decrypt(before, { secretId: "secret-1", version: 1 })).toEqual(plaintext);
+    expect(reloaded.decrypt(after, { secretId: "secret-1", version: 1 })).toEqual(plaintext);
   });
 
   it("keeps every key through concurrent rotations", async () => {
@@ -146,14 +146,16 @@ describe("Keyring", () => {
   it("retires a previous key, but never the current one", async () => {
     const keyring = await loadOrCreateKeyring({ dataDir });
     const oldKeyId = keyring.activeKeyId;
-    const before = keyring.encrypt(plaintext, "secret-1");
+    const before = keyring.encrypt(plaintext, { secretId: "secret-1", version: 1 });
     await keyring.rotate();
     expect(await rejection(keyring.retire(keyring.activeKeyId))).toBeInstanceOf(KeyringError);
     expect(await rejection(keyring.retire(12345))).toBeInstanceOf(KeyringError);
     await keyring.retire(oldKeyId);
     expect(keyring.hasKey(oldKeyId)).toBe(false);
     expect(keyring.hasKey(keyring.activeKeyId)).toBe(true);
-    expect(() => keyring.decrypt(before, "secret-1")).toThrow(/not in the key file/);
+    expect(() => keyring.decrypt(before, { secretId: "secret-1", version: 1 })).toThrow(
+      /not in the key file/,
+    );
     expect((await readJson()).keys).toHaveLength(1);
     expect((await loadOrCreateKeyring({ dataDir })).hasKey(oldKeyId)).toBe(false);
   });

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { open, readKeyId, seal } from "./envelope.ts";
+import { open, readFormat, readKeyId, seal, type ValueRef } from "./envelope.ts";
 import { KeyFileError, KeyringError } from "./errors.ts";
 import {
   generateKey,
@@ -34,12 +34,18 @@ export interface Keyring {
   readonly activeKeyId: number;
   /** When the current key was created (ms since the epoch): the rotation schedule counts from here. */
   readonly lastRotatedAt: number;
-  /** Encrypts a value of the secret `secretId` under the current key; returns the envelope. */
-  encrypt(plaintext: Uint8Array, secretId: string): Uint8Array;
-  /** Decrypts an envelope of the secret `secretId`; throws DecryptionError if it cannot. */
-  decrypt(envelope: Uint8Array, secretId: string): Uint8Array;
+  /** Encrypts the value `ref` (secret id and version) under the current key; returns the envelope. */
+  encrypt(plaintext: Uint8Array, ref: ValueRef): Uint8Array;
+  /** Decrypts the envelope of the value `ref`; throws DecryptionError if it cannot, or if the envelope
+   *  belongs to another secret or another version. */
+  decrypt(envelope: Uint8Array, ref: ValueRef): Uint8Array;
   /** The key id an envelope names (for rewrapping); throws DecryptionError on a malformed header. */
   keyIdOf(envelope: Uint8Array): number;
+  /** The envelope's format version (1 legacy, 2 current); throws DecryptionError on a malformed header. */
+  formatOf(envelope: Uint8Array): number;
+  /** Whether the current key predates format 2 envelopes: a rotation is due, so that the rewrap moves
+   *  every legacy envelope to format 2 and the legacy keys can be retired. */
+  readonly currentKeyIsLegacy: boolean;
   /** Whether the key file holds the key with this id. */
   hasKey(keyId: number): boolean;
   /** Ids of all keys, current first. */
@@ -152,9 +158,13 @@ function createKeyring(
     get lastRotatedAt() {
       return state.current.createdAt;
     },
-    encrypt: (plaintext, secretId) => seal(state.current.key, state.current.id, plaintext, secretId),
-    decrypt: (envelope, secretId) => open((keyId) => state.byId.get(keyId), envelope, secretId),
+    get currentKeyIsLegacy() {
+      return state.current.acceptsLegacy;
+    },
+    encrypt: (plaintext, ref) => seal(state.current.key, state.current.id, plaintext, ref),
+    decrypt: (envelope, ref) => open((keyId) => state.byId.get(keyId), envelope, ref),
     keyIdOf: (envelope) => readKeyId(envelope),
+    formatOf: (envelope) => readFormat(envelope),
     hasKey: (keyId) => state.byId.has(keyId),
     keyIds: () => state.contents.keys.map((key) => key.id),
     keys: () => state.contents.keys.map((key) => ({ id: key.id, createdAt: key.createdAt })),
@@ -182,5 +192,5 @@ function indexed(contents: KeyFileContents) {
   const [current] = contents.keys;
   // parseKeyFile and every writer guarantee at least one key.
   if (!current) throw new KeyringError("The key file holds no key");
-  return { contents, current, byId: new Map(contents.keys.map((key) => [key.id, key.key])) };
+  return { contents, current, byId: new Map(contents.keys.map((key) => [key.id, key])) };
 }

@@ -28,14 +28,14 @@ describe("the master key (VAULT_MASTER_KEY_FILE)", () => {
     const masterKey = await masterKeyIn(tempDir());
     const keyring = await loadOrCreateKeyring({ dataDir, masterKey });
     await loadOrCreateSealingKey({ dataDir, masterKey });
-    const envelope = keyring.encrypt(new TextEncoder().encode("wrapped"), "s1");
+    const envelope = keyring.encrypt(new TextEncoder().encode("wrapped"), { secretId: "s1", version: 1 });
     for (const file of ["encryption-key.txt", "sealing-key.json"]) {
       const text = readFileSync(join(dataDir, file), "utf8");
       expect(JSON.parse(text).wrappedWith).toBe("vault-master-key");
       expect(text).not.toMatch(/"keys"|"privateKey"/);
     }
     const again = await loadOrCreateKeyring({ dataDir, masterKey });
-    expect(new TextDecoder().decode(again.decrypt(envelope, "s1"))).toBe("wrapped");
+    expect(new TextDecoder().decode(again.decrypt(envelope, { secretId: "s1", version: 1 }))).toBe("wrapped");
   });
 
   it("refuses to start without the master key, or with another one", async () => {
@@ -50,13 +50,15 @@ describe("the master key (VAULT_MASTER_KEY_FILE)", () => {
   it("wraps key files written in clear once a master key is configured", async () => {
     const dataDir = tempDir();
     const plain = await loadOrCreateKeyring({ dataDir });
-    const envelope = plain.encrypt(new TextEncoder().encode("before"), "s2");
+    const envelope = plain.encrypt(new TextEncoder().encode("before"), { secretId: "s2", version: 1 });
     const masterKey = await masterKeyIn(tempDir());
     const wrapped = await loadOrCreateKeyring({ dataDir, masterKey });
     expect(JSON.parse(readFileSync(join(dataDir, "encryption-key.txt"), "utf8")).wrappedWith).toBe(
       "vault-master-key",
     );
-    expect(new TextDecoder().decode(wrapped.decrypt(envelope, "s2"))).toBe("before");
+    expect(new TextDecoder().decode(wrapped.decrypt(envelope, { secretId: "s2", version: 1 }))).toBe(
+      "before",
+    );
   });
 
   it("refuses a master key file that is not 32 bytes, without quoting it", async () => {
@@ -75,11 +77,13 @@ describe("keyring reload", () => {
     const second = await loadOrCreateKeyring({ dataDir });
     expect(await second.refresh()).toBe(false);
     await first.rotate();
-    const envelope = first.encrypt(new TextEncoder().encode("new key"), "s3");
-    expect(() => second.decrypt(envelope, "s3")).toThrow(/not in the key file/);
+    const envelope = first.encrypt(new TextEncoder().encode("new key"), { secretId: "s3", version: 1 });
+    expect(() => second.decrypt(envelope, { secretId: "s3", version: 1 })).toThrow(/not in the key file/);
     expect(await second.refresh()).toBe(true);
     expect(second.activeKeyId).toBe(first.activeKeyId);
-    expect(new TextDecoder().decode(second.decrypt(envelope, "s3"))).toBe("new key");
+    expect(new TextDecoder().decode(second.decrypt(envelope, { secretId: "s3", version: 1 }))).toBe(
+      "new key",
+    );
     expect(await second.refresh()).toBe(false);
   });
 });

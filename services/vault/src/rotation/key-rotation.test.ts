@@ -3,7 +3,9 @@
  * current key, a previous key leaves the key file only once nothing uses it, and with two vaults only one
  * rotates.
  */
+import { createSecretKey, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, Reason } from "@secrets/bus";
@@ -14,7 +16,8 @@ import { createTestDatabase } from "../../../../test/support/postgres.ts";
 import type { Admin } from "../admin/admin-context.ts";
 import { type OpenedDatabase, openDatabase } from "../db/connection.ts";
 import { secrets, secretVersions } from "../db/schema.ts";
-import { type Keyring, loadOrCreateKeyring } from "../keyring/index.ts";
+import { seal } from "../keyring/envelope.ts";
+import { type Keyring, keyFileName, loadOrCreateKeyring } from "../keyring/index.ts";
 import { createKeyRotation, type KeyRotationOptions, keyFileLock } from "./key-rotation.ts";
 import { seedSecrets } from "./seed-secrets.ts";
 
@@ -66,9 +69,14 @@ async function readAll(keyring: Keyring, seeded: { id: string; value: string }[]
   const byId = new Map(rows.map((row) => [row.id, row]));
   for (const { id, value } of seeded) {
     const row = byId.get(id);
-    expect(new TextDecoder().decode(keyring.decrypt(row?.valueEncrypted ?? new Uint8Array(), id))).toBe(
-      value,
-    );
+    expect(
+      new TextDecoder().decode(
+        keyring.decrypt(row?.valueEncrypted ?? new Uint8Array(), {
+          secretId: id,
+          version: row?.version ?? 0,
+        }),
+      ),
+    ).toBe(value);
   }
 }
 
@@ -192,5 +200,46 @@ describe("key rotation", () => {
     expect(keyring.keyIds()).toHaveLength(2);
     expect(await keys.retireUnused()).toBe(1);
     expect(keyring.keyIds()).toEqual([keyring.activeKeyId]);
+  });
+
+  it("after an upgrade, rotates at once and moves every legacy envelope to one that binds the version", async () => {
+    const material = randomBytes(32);
+    const file = {
+      formatVersion: 1,
+      keys: [{ id: 77, key: material.toString("base64"), createdAt: Date.now() }],
+      lastUpdated: 1,
+    };
+    await writeFile(join(dataDir, keyFileName), JSON.stringify(file), { mode: 0o600 });
+    const legacyKey = createSecretKey(material);
+    const rows = Array.from({ length: 40 }, (_, i) => ({ id: Bun.randomUUIDv7(), value: `legacy-${i}` }));
+    for (const { id, value } of rows) {
+      const valueEncrypted = seal(
+        legacyKey,
+        77,
+        new TextEncoder().encode(value),
+        { secretId: id, version: 1 },
+        1,
+      );
+      await opened.db
+        .insert(secrets)
+        .values({ id, name: `LEGACY_${value}`, createdBy: "t", valueEncrypted, keyId: 77, version: 1 });
+      await opened.db
+        .insert(secretVersions)
+        .values({ secretId: id, version: 1, valueEncrypted, keyId: 77, createdBy: "t" });
+    }
+    const keyring = await loadOrCreateKeyring({ dataDir });
+    expect(keyring.currentKeyIsLegacy).toBe(true);
+    // The interval is a day, but a legacy current key is due at once.
+    await rotation(keyring).runOnce();
+    expect(keyring.currentKeyIsLegacy).toBe(false);
+    expect(keyring.keyIds()).toEqual([keyring.activeKeyId]);
+    const current = await opened.db.select().from(secrets);
+    const kept = await opened.db.select().from(secretVersions);
+    for (const row of [...current.map((r) => ({ ...r, secretId: r.id })), ...kept]) {
+      const envelope = row.valueEncrypted ?? new Uint8Array();
+      expect(keyring.formatOf(envelope)).toBe(2);
+      expect(new TextDecoder().decode(keyring.decrypt(envelope, row))).toMatch(/^legacy-\d+$/);
+    }
+    await readAll(keyring, rows);
   });
 });

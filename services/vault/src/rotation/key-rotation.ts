@@ -71,9 +71,12 @@ export function createKeyRotation(deps: KeyRotationDeps) {
    * schedule waits for its next check, so repeated requests cannot pile up keys and rewrap passes.
    */
   async function rotate(admin: Admin | undefined): Promise<{ rotated: boolean; rotatedAtMs: number }> {
-    const outcome = await withAdvisoryLock(db, keyFileLock, async (tx) => {
-      await keyring.refresh();
-      const due = now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
+    const outcome = await withAdvisoryLock(db, [keyFileLock], async (tx) => {
+      // Under the lock, the file itself rather than a stat: it changes only under this lock.
+      await keyring.reload();
+      // A current key from before format 2 envelopes is due at once: the rewrap that follows moves every
+      // legacy envelope (version not bound) to format 2, and its keys can then be retired.
+      const due = keyring.currentKeyIsLegacy || now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
       if (!admin && !due) return { rotated: false, pending: 0 };
       const pending = await tx.pending(keyring.activeKeyId);
       if (pending > 0) return { rotated: false, pending };
@@ -94,19 +97,23 @@ export function createKeyRotation(deps: KeyRotationDeps) {
   }
 
   function move(row: WrappedRow): RewrapMove {
-    const plaintext = keyring.decrypt(row.valueEncrypted, row.secretId);
-    const envelope = keyring.encrypt(plaintext, row.secretId);
+    const ref = { secretId: row.secretId, version: row.version };
+    const plaintext = keyring.decrypt(row.valueEncrypted, ref);
+    const envelope = keyring.encrypt(plaintext, ref);
     plaintext.fill(0);
     return { row, envelope, keyId: keyring.keyIdOf(envelope) };
   }
 
   /** One batch under the rewrap lock; resolves how many rows moved, or undefined if another vault holds it. */
   async function rewrapBatch(): Promise<number | undefined> {
-    await keyring.refresh();
-    return withAdvisoryLock(db, rewrapLock, async (tx) => {
+    return withAdvisoryLock(db, [rewrapLock], async (tx) => {
+      await keyring.reload();
       const active = keyring.activeKeyId;
-      const current = (await tx.secretsToRewrap(active, options.batchSize)).map(move);
-      const kept = (await tx.versionsToRewrap(active, options.batchSize)).map(move);
+      // A row under a key this vault does not know is under a key another vault rotated to since this
+      // one looked: newer than ours, so not ours to move (moving it back would also fail to decrypt).
+      const ours = (rows: WrappedRow[]) => rows.filter((row) => keyring.hasKey(row.keyId)).map(move);
+      const current = ours(await tx.secretsToRewrap(active, options.batchSize));
+      const kept = ours(await tx.versionsToRewrap(active, options.batchSize));
       return (await tx.rewrapSecrets(current)) + (await tx.rewrapVersions(kept));
     });
   }
@@ -114,11 +121,12 @@ export function createKeyRotation(deps: KeyRotationDeps) {
   /**
    * Removes previous keys that no row uses and that have not been current for the grace period. Under the
    * key-file lock, the rotation's: a retirement from a view older than another vault's rotation would
-   * otherwise write that vault's new key out of the file.
+   * otherwise write that vault's new key out of the file. And under the rewrap lock: no rewrap is moving
+   * rows onto a key while its rows are counted.
    */
   async function retireUnused(): Promise<number> {
-    const result = await withAdvisoryLock(db, keyFileLock, async (tx) => {
-      await keyring.refresh();
+    const result = await withAdvisoryLock(db, [keyFileLock, rewrapLock], async (tx) => {
+      await keyring.reload();
       const keys = keyring.keys();
       let retired = 0;
       for (let i = 1; i < keys.length; i++) {

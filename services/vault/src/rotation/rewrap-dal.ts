@@ -124,21 +124,25 @@ export function createRewrapDal({ db }: { db: Database }) {
 export type RewrapDal = ReturnType<typeof createRewrapDal>;
 
 /**
- * Runs `work` in a transaction holding the advisory lock `lock`, or resolves undefined at once when another
- * session holds it: with several vault replicas, one rotates or rewraps at a time.
+ * Runs `work` in a transaction holding every advisory lock in `locks`, or resolves undefined at once when
+ * another session holds any of them: with several vault replicas, one rotates or rewraps at a time.
+ * Try-locks never wait, so taking several cannot deadlock.
  */
 export function withAdvisoryLock<T>(
   db: Database,
-  lock: number,
+  locks: readonly number[],
   work: (dal: RewrapDal) => Promise<T>,
 ): Promise<T | undefined> {
   return db.transaction(async (tx) => {
-    const result = await tx.execute(sql`select pg_try_advisory_xact_lock(${lock}) as acquired`);
-    // postgres.js returns the rows; PGlite a result with `rows`.
-    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
-      acquired: boolean;
-    }[];
-    if (!rows[0]?.acquired) return undefined;
+    for (const lock of locks) {
+      const result = await tx.execute(sql`select pg_try_advisory_xact_lock(${lock}) as acquired`);
+      // postgres.js returns the rows; PGlite a result with `rows`.
+      const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
+        acquired: boolean;
+      }[];
+      // Returning ends the transaction, which releases any lock already taken.
+      if (!rows[0]?.acquired) return undefined;
+    }
     return work(createRewrapDal({ db: tx }));
   });
 }

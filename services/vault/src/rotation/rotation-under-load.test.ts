@@ -151,14 +151,15 @@ describe("rotation under load", () => {
     ).toEqual([]);
     expect(keyring.keyIds()).toEqual([keyring.activeKeyId]);
     const rows = await opened.db
-      .select({ id: secrets.id, valueEncrypted: secrets.valueEncrypted })
+      .select({ id: secrets.id, version: secrets.version, valueEncrypted: secrets.valueEncrypted })
       .from(secrets);
     const values = new Map(seeded.map((secret) => [secret.id, secret.value]));
     const decoder = new TextDecoder();
     const wrong = rows.filter(
       (row) =>
-        decoder.decode(keyring.decrypt(row.valueEncrypted ?? new Uint8Array(), row.id)) !==
-        values.get(row.id),
+        decoder.decode(
+          keyring.decrypt(row.valueEncrypted ?? new Uint8Array(), { secretId: row.id, version: row.version }),
+        ) !== values.get(row.id),
     );
     expect(rows).toHaveLength(10_000);
     expect(wrong).toEqual([]);

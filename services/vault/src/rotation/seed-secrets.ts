@@ -21,7 +21,7 @@ export async function seedSecrets(
       const id = Bun.randomUUIDv7();
       const name = `${options.prefix}_${String(i).padStart(6, "0")}`;
       const value = options.valueOf(i);
-      const valueEncrypted = keyring.encrypt(encoder.encode(value), id);
+      const valueEncrypted = keyring.encrypt(encoder.encode(value), { secretId: id, version: 1 });
       const keyId = keyring.keyIdOf(valueEncrypted);
       rows.push({ id, name, createdBy: "seed", valueEncrypted, keyId, version: 1 });
       versions.push({ secretId: id, version: 1, valueEncrypted, keyId, createdBy: "seed" });

@@ -126,18 +126,18 @@ export function createGetSecretService(deps: GetSecretDeps) {
     const unknownKey = (error: unknown) =>
       error instanceof DecryptionError && error.reason === DecryptionFailure.unknownKey;
     try {
-      return deps.keyring.decrypt(secret.valueEncrypted, secret.id);
+      return deps.keyring.decrypt(secret.valueEncrypted, { secretId: secret.id, version: secret.version });
     } catch (error) {
       if (!unknownKey(error)) throw error;
     }
     await deps.keyring.reload();
     try {
-      return deps.keyring.decrypt(secret.valueEncrypted, secret.id);
+      return deps.keyring.decrypt(secret.valueEncrypted, { secretId: secret.id, version: secret.version });
     } catch (error) {
       if (!unknownKey(error)) throw error;
       const fresh = await deps.secrets.refreshByName(secret.name);
       if (!fresh?.valueEncrypted || fresh.id !== secret.id) throw error;
-      return deps.keyring.decrypt(fresh.valueEncrypted, fresh.id);
+      return deps.keyring.decrypt(fresh.valueEncrypted, { secretId: fresh.id, version: fresh.version });
     }
   }
 

@@ -16,7 +16,7 @@ import type { Keyring } from "../keyring/index.ts";
 export interface SecretsAdminDeps {
   dals: Pick<Dals, "secrets" | "secretVersions">;
   audit: AdminAudit;
-  keyring: Pick<Keyring, "encrypt" | "keyIdOf" | "refresh">;
+  keyring: Pick<Keyring, "encrypt" | "decrypt" | "keyIdOf" | "refresh">;
   sealingKey: SealingKeyPair;
   logger: Logger;
   /** Told after a value changes or a secret is deleted (committed); never given the value. */
@@ -71,8 +71,8 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
     }
   }
 
-  function encrypt(value: string, secretId: string) {
-    const valueEncrypted = deps.keyring.encrypt(encoder.encode(value), secretId);
+  function encrypt(value: string, secretId: string, version: number) {
+    const valueEncrypted = deps.keyring.encrypt(encoder.encode(value), { secretId, version });
     return { valueEncrypted, keyId: deps.keyring.keyIdOf(valueEncrypted) };
   }
 
@@ -134,7 +134,8 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           throw versionConflict(input.name, current, input.expectedVersion);
         }
         const id = existing?.id ?? newId();
-        const encrypted = value === undefined ? undefined : { ...encrypt(value, id), version: current + 1 };
+        const encrypted =
+          value === undefined ? undefined : { ...encrypt(value, id, current + 1), version: current + 1 };
         const description = input.description === undefined ? {} : { description: input.description };
         const row = existing
           ? await tx.secrets.update(id, encrypted ? { ...description, ...encrypted } : description, current)
@@ -186,12 +187,17 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
         if (!kept) {
           throw new BusError(ErrorCode.NOT_FOUND, `Secret ${secret.name} keeps no version ${input.version}`);
         }
-        // The kept envelope is bound to the secret's id, so it becomes the current value as is.
-        const row = await tx.secrets.update(
-          secret.id,
-          { valueEncrypted: kept.valueEncrypted, keyId: kept.keyId, version: secret.version + 1 },
-          secret.version,
-        );
+        // The kept envelope is bound to its own version: re-encrypted as the new one, under the current key.
+        await deps.keyring.refresh();
+        const version = secret.version + 1;
+        const plaintext = deps.keyring.decrypt(kept.valueEncrypted, {
+          secretId: secret.id,
+          version: kept.version,
+        });
+        const valueEncrypted = deps.keyring.encrypt(plaintext, { secretId: secret.id, version });
+        plaintext.fill(0);
+        const keyId = deps.keyring.keyIdOf(valueEncrypted);
+        const row = await tx.secrets.update(secret.id, { valueEncrypted, keyId, version }, secret.version);
         if (!row) throw concurrentChange(secret.name);
         await keepVersion(tx, row, admin.actor, input.version);
         return {
