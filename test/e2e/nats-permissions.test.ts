@@ -272,6 +272,7 @@ describe("deploy/nats.conf", () => {
       if (subject.startsWith("v1.vault.service.")) return ["gateway"];
       if (subject.startsWith("v1.vault.admin.")) return ["admin"];
       if (subject === auditOperations.query.subject) return ["admin"];
+      if (subject === auditOperations.verify.subject) return ["admin"];
       if (subject === auditOperations.status.subject) return ["audit"]; // its healthcheck
       throw new Error(`no expectation for ${subject}: add one`);
     };

@@ -47,4 +47,9 @@ export interface VerifyOptions {
    * time order, which differs for events relayed late: pass false for a Loki export.
    */
   ordered?: boolean;
+  /**
+   * For an export of a time range: positions of a digest before the first position read lie before the
+   * range, so they are not reported missing (those after it still are).
+   */
+  clipToRead?: boolean;
 }

@@ -139,3 +139,15 @@ describe("verifying an exported audit trail", () => {
     expect(report).toMatchObject({ ok: true, events: 100_000, signedThroughSeq: 100_000 });
   });
 });
+
+describe("verifying a time range of a trail", () => {
+  it("does not count the positions of a digest before the range as missing, only those after its start", () => {
+    const events = chainedTrail(20);
+    const digest = digestLine(1, 20, events[19]?.hash as string, privateKey);
+    const range = [...events.slice(10, 15), ...events.slice(16)].map((line) => line.text);
+    expect(kinds([...range, digest], { clipToRead: true })).toEqual([
+      { kind: TrailProblemKind.missing, seq: 16, toSeq: 16 },
+    ]);
+    expect(kinds([...range, digest])[0]).toEqual({ kind: TrailProblemKind.missing, seq: 1, toSeq: 10 });
+  });
+});

@@ -149,7 +149,8 @@ export function verifyTrail(
       continue;
     }
     validDigests += 1;
-    expected.push([first, last]);
+    const lowest = options.clipToRead && seqs.length > 0 ? Math.max(first, seqs[0] as number) : first;
+    if (lowest <= last) expected.push([lowest, last]);
     const atLast = chosenHash.get(last);
     if (atLast === undefined) continue; // reported as missing below
     if (atLast !== lastHash) {

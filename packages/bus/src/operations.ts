@@ -50,6 +50,8 @@ import {
   AuditQueryRequest,
   AuditStatusReply,
   AuditStatusRequest,
+  AuditVerifyReply,
+  AuditVerifyRequest,
 } from "@secrets/proto/audit";
 import {
   CacheInvalidation,
@@ -213,6 +215,8 @@ export const auditQueue = "audit";
 export const auditOperations = {
   query: operation("v1.audit.query", AuditQueryRequest, AuditQueryReply),
   status: operation("v1.audit.status", AuditStatusRequest, AuditStatusReply),
+  /** The hash chain and digests checked over a time range, and the public key they are checked with. */
+  verify: operation("v1.audit.verify", AuditVerifyRequest, AuditVerifyReply),
 } as const;
 
 /** A secret's value changed or it was deleted (never the value): for watchers and caches. */

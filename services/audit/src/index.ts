@@ -6,7 +6,7 @@
  * - `createShipper`: consumer, lease, batching, retries and parking; `shipperLeaseName`.
  * - `AuditSink` with `createLokiSink`, `createFileSink`, `createStdoutSink`.
  * - `AuditQueryBackend` with `createLokiQueryBackend`, `createFileQueryBackend`; `auditQueryFromRequest`.
- * - `serveAuditQueries`, `serveAuditStatus`: the bus operations.
+ * - `serveAuditQueries`, `serveAuditStatus`, `serveAuditVerify`: the bus operations.
  * - `lokiPushBody`, `auditLogql`: Loki's wire formats, pure.
  *
  * The process itself is `src/main.ts`.
@@ -49,3 +49,5 @@ export { createSinkFromConfig } from "./sinks/create-sink.ts";
 export { createFileSink } from "./sinks/file-sink.ts";
 export type { AuditSink, SinkOutcome } from "./sinks/sink.ts";
 export { createStdoutSink, type TextWriter } from "./sinks/stdout-sink.ts";
+export { fileTrailLines, lokiTrailLines, type TrailLineSource } from "./verify/trail-lines.ts";
+export { createVerifyHandler, serveAuditVerify, type VerifyHandlerDeps } from "./verify/verify-handler.ts";

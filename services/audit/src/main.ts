@@ -13,10 +13,11 @@ import { serveAuditQueries } from "./handlers/query-handler.ts";
 import { serveAuditStatus } from "./handlers/status-handler.ts";
 import { openParkFile } from "./shipper/parking.ts";
 import { createShipper, type Shipper } from "./shipper/shipper.ts";
-import { createSinkFromConfig } from "./sinks/create-sink.ts";
+import { createSinkFromConfig, findLinkFromConfig, trailLinesFromConfig } from "./sinks/create-sink.ts";
 import { createAuditTrail } from "./trail/audit-trail.ts";
 import { fileChainCheckpoint } from "./trail/chain-checkpoint.ts";
 import { loadOrCreateSigningKey } from "./trail/signing-key.ts";
+import { serveAuditVerify } from "./verify/verify-handler.ts";
 
 // Every file this process creates (the park file of refused events and the audit file sink) is its owner's alone.
 process.umask(0o077);
@@ -56,6 +57,7 @@ const trail = createAuditTrail({
   checkpoint: fileChainCheckpoint(join(config.dataDir, "audit-chain.json")),
   signingKey: signingKey.privateKey,
   digestIntervalMs: config.digestIntervalMs,
+  findLink: findLinkFromConfig(config),
 });
 logger.info("connecting to NATS", { namespace: config.busNamespace });
 const bus = await connectBusFromConfig(config, "audit", logger).catch((error: unknown) =>
@@ -96,6 +98,13 @@ shipper = createShipper({
 });
 subscriptions.push(serveAuditQueries(bus, { backend: queryBackend, logger }));
 subscriptions.push(serveAuditStatus(bus, shipper));
+subscriptions.push(
+  serveAuditVerify(bus, {
+    source: trailLinesFromConfig(config),
+    publicKeyPem: signingKey.publicKeyPem,
+    logger,
+  }),
+);
 await bus.flush();
 await shipper.start();
 

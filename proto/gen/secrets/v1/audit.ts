@@ -104,6 +104,48 @@ export interface AuditStatusReply {
   sink: string;
 }
 
+/**
+ * Asks the audit service to verify the trail's hash chain and digests over a time range (read from Loki,
+ * or the file journal), or, with `key_only`, only for the public key that verifies its digests.
+ */
+export interface AuditVerifyRequest {
+  /** Oldest event time, ms since the epoch; 0 means 24 hours before `to_ms`. */
+  fromMs: number;
+  /** Newest event time, ms since the epoch; 0 means now. */
+  toMs: number;
+  keyOnly: boolean;
+}
+
+/** One problem the verifier found (see @secrets/audit-chain's TrailProblemKind). */
+export interface AuditTrailProblem {
+  /** "modified", "missing", "inserted", "reordered" or "bad-digest". */
+  kind: string;
+  /** The position concerned (for "missing", the first of the range); 0 when the line has none. */
+  seq: number;
+  /** For "missing": the last position of the range; 0 otherwise. */
+  toSeq: number;
+  detail: string;
+}
+
+export interface AuditVerifyReply {
+  ok: boolean;
+  problems: AuditTrailProblem[];
+  /** Distinct chained events read, and the lowest and highest position (0 when none). */
+  events: number;
+  firstSeq: number;
+  lastSeq: number;
+  validDigests: number;
+  /** The highest position a valid digest vouches for; 0 if none. */
+  signedThroughSeq: number;
+  /** The range actually read, ms since the epoch. */
+  fromMs: number;
+  toMs: number;
+  /** True when the range held more lines than one verification reads; narrow it. */
+  truncated: boolean;
+  /** The Ed25519 public key (SPKI PEM, audit-signing.pub) the digests were checked with. */
+  publicKey: string;
+}
+
 function createBaseAuditEvent(): AuditEvent {
   return {
     id: "",
@@ -769,6 +811,363 @@ export const AuditStatusReply: MessageFns<AuditStatusReply> = {
     message.parked = object.parked ?? 0;
     message.active = object.active ?? false;
     message.sink = object.sink ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditVerifyRequest(): AuditVerifyRequest {
+  return { fromMs: 0, toMs: 0, keyOnly: false };
+}
+
+export const AuditVerifyRequest: MessageFns<AuditVerifyRequest> = {
+  encode(message: AuditVerifyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromMs !== 0) {
+      writer.uint32(8).int64(message.fromMs);
+    }
+    if (message.toMs !== 0) {
+      writer.uint32(16).int64(message.toMs);
+    }
+    if (message.keyOnly !== false) {
+      writer.uint32(24).bool(message.keyOnly);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditVerifyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditVerifyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.keyOnly = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditVerifyRequest>, I>>(base?: I): AuditVerifyRequest {
+    return AuditVerifyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditVerifyRequest>, I>>(object: I): AuditVerifyRequest {
+    const message = createBaseAuditVerifyRequest();
+    message.fromMs = object.fromMs ?? 0;
+    message.toMs = object.toMs ?? 0;
+    message.keyOnly = object.keyOnly ?? false;
+    return message;
+  },
+};
+
+function createBaseAuditTrailProblem(): AuditTrailProblem {
+  return { kind: "", seq: 0, toSeq: 0, detail: "" };
+}
+
+export const AuditTrailProblem: MessageFns<AuditTrailProblem> = {
+  encode(message: AuditTrailProblem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).int64(message.seq);
+    }
+    if (message.toSeq !== 0) {
+      writer.uint32(24).int64(message.toSeq);
+    }
+    if (message.detail !== "") {
+      writer.uint32(34).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditTrailProblem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditTrailProblem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditTrailProblem>, I>>(base?: I): AuditTrailProblem {
+    return AuditTrailProblem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditTrailProblem>, I>>(object: I): AuditTrailProblem {
+    const message = createBaseAuditTrailProblem();
+    message.kind = object.kind ?? "";
+    message.seq = object.seq ?? 0;
+    message.toSeq = object.toSeq ?? 0;
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseAuditVerifyReply(): AuditVerifyReply {
+  return {
+    ok: false,
+    problems: [],
+    events: 0,
+    firstSeq: 0,
+    lastSeq: 0,
+    validDigests: 0,
+    signedThroughSeq: 0,
+    fromMs: 0,
+    toMs: 0,
+    truncated: false,
+    publicKey: "",
+  };
+}
+
+export const AuditVerifyReply: MessageFns<AuditVerifyReply> = {
+  encode(message: AuditVerifyReply, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ok !== false) {
+      writer.uint32(8).bool(message.ok);
+    }
+    for (const v of message.problems) {
+      AuditTrailProblem.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.events !== 0) {
+      writer.uint32(24).int64(message.events);
+    }
+    if (message.firstSeq !== 0) {
+      writer.uint32(32).int64(message.firstSeq);
+    }
+    if (message.lastSeq !== 0) {
+      writer.uint32(40).int64(message.lastSeq);
+    }
+    if (message.validDigests !== 0) {
+      writer.uint32(48).int32(message.validDigests);
+    }
+    if (message.signedThroughSeq !== 0) {
+      writer.uint32(56).int64(message.signedThroughSeq);
+    }
+    if (message.fromMs !== 0) {
+      writer.uint32(64).int64(message.fromMs);
+    }
+    if (message.toMs !== 0) {
+      writer.uint32(72).int64(message.toMs);
+    }
+    if (message.truncated !== false) {
+      writer.uint32(80).bool(message.truncated);
+    }
+    if (message.publicKey !== "") {
+      writer.uint32(90).string(message.publicKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditVerifyReply {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditVerifyReply();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.ok = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.problems.push(AuditTrailProblem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.events = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.firstSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.lastSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.validDigests = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.signedThroughSeq = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.fromMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.toMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.publicKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AuditVerifyReply>, I>>(base?: I): AuditVerifyReply {
+    return AuditVerifyReply.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditVerifyReply>, I>>(object: I): AuditVerifyReply {
+    const message = createBaseAuditVerifyReply();
+    message.ok = object.ok ?? false;
+    message.problems = object.problems?.map((e) => AuditTrailProblem.fromPartial(e)) || [];
+    message.events = object.events ?? 0;
+    message.firstSeq = object.firstSeq ?? 0;
+    message.lastSeq = object.lastSeq ?? 0;
+    message.validDigests = object.validDigests ?? 0;
+    message.signedThroughSeq = object.signedThroughSeq ?? 0;
+    message.fromMs = object.fromMs ?? 0;
+    message.toMs = object.toMs ?? 0;
+    message.truncated = object.truncated ?? false;
+    message.publicKey = object.publicKey ?? "";
     return message;
   },
 };

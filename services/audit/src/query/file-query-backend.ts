@@ -4,7 +4,7 @@ import { matchesAuditQuery } from "./audit-query.ts";
 import { type AuditQueryBackend, newestEvents } from "./query-backend.ts";
 
 /** Yields the lines of a file as it streams it, without holding the whole file in memory. */
-async function* readLines(path: string): AsyncGenerator<string> {
+export async function* readLines(path: string): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffered = "";
   for await (const chunk of Bun.file(path).stream()) {

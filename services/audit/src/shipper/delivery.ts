@@ -253,8 +253,6 @@ export function createDelivery(deps: DeliveryDeps) {
       }
     }
 
-    deps.trail?.link(entries.map((entry) => ({ seq: entry.message.seq, event: entry.event })));
-
     const heartbeat = setInterval(
       () => {
         for (const message of messages) if (!acknowledged.has(message)) message.working();
@@ -262,6 +260,8 @@ export function createDelivery(deps: DeliveryDeps) {
       Math.max(100, Math.floor(deps.ackWaitMs / 3)),
     );
     try {
+      // Inside the heartbeat: linking may ask the sink how a predecessor linked the position before.
+      await deps.trail?.link(entries.map((entry) => ({ seq: entry.message.seq, event: entry.event })));
       let result: DeliveryResult = "done";
       if (undecodable.length > 0) {
         if (await parkWithRetry(undecodable)) {

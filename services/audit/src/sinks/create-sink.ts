@@ -4,6 +4,8 @@ import { createLokiQueryBackend } from "../loki/loki-query-backend.ts";
 import { createLokiSink } from "../loki/loki-sink.ts";
 import { createFileQueryBackend } from "../query/file-query-backend.ts";
 import type { AuditQueryBackend } from "../query/query-backend.ts";
+import { type FindLink, fileFindLink, lokiFindLink } from "../trail/chain-lookup.ts";
+import { fileTrailLines, lokiTrailLines, type TrailLineSource } from "../verify/trail-lines.ts";
 import { createFileSink } from "./file-sink.ts";
 import type { AuditSink } from "./sink.ts";
 import { createStdoutSink } from "./stdout-sink.ts";
@@ -31,6 +33,20 @@ function lokiConnection(config: SinkConfig): LokiConnection | undefined {
     password: config.lokiPassword,
     timeoutMs: config.lokiTimeoutMs,
   };
+}
+
+/** Where the raw trail is read back for verification: the same place queries read. */
+export function trailLinesFromConfig(config: SinkConfig): TrailLineSource | undefined {
+  const loki = lokiConnection(config);
+  if (config.sink === "file") return fileTrailLines(config.filePath);
+  return loki && lokiTrailLines({ connection: loki, environment: config.environment });
+}
+
+/** How the shipper finds a predecessor's link in what was shipped: where queries read. */
+export function findLinkFromConfig(config: SinkConfig): FindLink | undefined {
+  const loki = lokiConnection(config);
+  if (config.sink === "file") return fileFindLink(config.filePath);
+  return loki && lokiFindLink(loki, config.environment);
 }
 
 /** The sink AUDIT_SINK names, and the backend that answers queries about what it shipped. */

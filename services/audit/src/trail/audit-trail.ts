@@ -5,16 +5,17 @@
  * `digestIntervalMs` (and at shutdown) a signed digest of the positions since the last one is due.
  */
 import type { KeyObject } from "node:crypto";
-import { type ChainPoint, linkHash, signDigest } from "@secrets/audit-chain";
+import { type ChainPoint, genesisHash, linkHash, signDigest } from "@secrets/audit-chain";
 import { AuditEventName, auditLogLine } from "@secrets/bus";
 import { AuditEvent } from "@secrets/proto/audit";
 import type { ChainCheckpointStore } from "./chain-checkpoint.ts";
+import type { FindLink } from "./chain-lookup.ts";
 
 export interface AuditTrail {
   /** Continues from the saved checkpoint (called on becoming the active shipper). */
   resume(): Promise<void>;
   /** Sets the chain fields of each event, in stream order; a redelivered position gets its earlier link. */
-  link(entries: readonly { seq: number; event: AuditEvent }[]): void;
+  link(entries: readonly { seq: number; event: AuditEvent }[]): Promise<void>;
   /** Saves the chain's head once a batch is acknowledged. */
   settled(): Promise<void>;
   /** The signed digest of the positions since the last shipped one; undefined when there are none. */
@@ -29,6 +30,8 @@ export interface AuditTrailDeps {
   signingKey: KeyObject;
   digestIntervalMs: number;
   now?: () => number;
+  /** Looks up the hash at a position already shipped, when this process does not know it. */
+  findLink?: FindLink;
   /** Links remembered for redeliveries (a batch whose acknowledgement was lost); a few batches' worth. */
   rememberLinks?: number;
 }
@@ -42,7 +45,7 @@ export function createAuditTrail(deps: AuditTrailDeps): AuditTrail {
   const now = deps.now ?? Date.now;
   const remember = deps.rememberLinks ?? 30_000;
   const recent = new Map<number, Remembered>();
-  let head: ChainPoint = { seq: 0, hash: "0".repeat(64) };
+  let head: ChainPoint = { seq: 0, hash: genesisHash };
   let digestedThrough = 0;
 
   function set(event: AuditEvent, seq: number, link: Remembered): void {
@@ -59,17 +62,20 @@ export function createAuditTrail(deps: AuditTrailDeps): AuditTrail {
       if (saved.seq >= head.seq) head = saved;
       if (digestedThrough === 0 || digestedThrough > head.seq) digestedThrough = head.seq;
     },
-    link(entries) {
+    async link(entries) {
       for (const { seq, event } of [...entries].sort((a, b) => a.seq - b.seq)) {
         const known = recent.get(seq);
         if (known) {
           set(event, seq, known);
           continue;
         }
-        // A position below the head that this process never linked (its predecessor did, then lost the
-        // acknowledgement): linked again from the head's hash would claim a false order, so it starts a
-        // fresh segment; the verifier counts the same event at one position once.
-        const prev = seq > head.seq ? head.hash : "0".repeat(64);
+        let prev = seq === head.seq + 1 ? head.hash : undefined;
+        // Not the next position: a predecessor shipped the one before (its checkpoint is not ours), or
+        // positions were skipped. Its line in the sink says how it was linked; without it, a position
+        // past the head continues from the head (a gap the verifier reports as missing) and one below it
+        // starts a fresh segment rather than claim a false order.
+        prev ??= recent.get(seq - 1)?.hash ?? (await deps.findLink?.(seq - 1, event.timestampMs));
+        prev ??= seq > head.seq ? head.hash : genesisHash;
         const canonical = auditLogLine({ ...event, chainSeq: seq, chainPrevHash: "", chainHash: "" });
         const link = { prev, hash: linkHash(prev, canonical) };
         set(event, seq, link);

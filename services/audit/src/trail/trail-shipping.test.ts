@@ -16,7 +16,8 @@ import { openParkFile } from "../shipper/parking.ts";
 import { createShipper } from "../shipper/shipper.ts";
 import { createFileSink } from "../sinks/file-sink.ts";
 import { createAuditTrail } from "./audit-trail.ts";
-import { type ChainCheckpointStore, fileChainCheckpoint } from "./chain-checkpoint.ts";
+import { type ChainCheckpointStore, fileChainCheckpoint, memoryChainCheckpoint } from "./chain-checkpoint.ts";
+import { fileFindLink } from "./chain-lookup.ts";
 import { loadOrCreateSigningKey } from "./signing-key.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -108,6 +109,53 @@ describe("the hash chain as the shipper writes it", () => {
     expect(verifyTrail(edited, parsePublicKey(key.publicKeyPem)).problems).toEqual([
       expect.objectContaining({ kind: "modified", seq: 17 }),
     ]);
+  });
+
+  it("continues the chain after a handover to a process without the checkpoint, from the sink's lines", async () => {
+    const dir = tempDir();
+    const journal = join(dir, "audit.jsonl");
+    const key = await loadOrCreateSigningKey(dir);
+    const bus = new MemoryBus({ namespace: uniqueNamespace(), logger: silentLogger, closeGraceMs: 100 });
+    await bus.ensureStream(auditStreamSpec({ maxAgeMs: 0, maxBytes: -1 }));
+    cleanups.push(() => bus.close());
+    const parking = await openParkFile(join(dir, "parked.jsonl"), silentLogger);
+    // Each process its own checkpoint, as on two hosts; the second finds the link in the journal.
+    const shipperNamed = (holder: string) =>
+      createShipper({
+        bus,
+        sink: createFileSink(journal),
+        parking,
+        logger: silentLogger,
+        trail: createAuditTrail({
+          checkpoint: memoryChainCheckpoint(),
+          signingKey: key.privateKey,
+          digestIntervalMs: 60_000,
+          findLink: fileFindLink(journal),
+        }),
+        options: {
+          consumerName: "audit-shipper",
+          batchMax: 7,
+          batchWaitMs: 50,
+          ackWaitMs: 400,
+          leaseTtlMs: 600,
+          holder,
+          retry: { baseMs: 5, maxMs: 20 },
+        },
+      });
+    const drained = () => until(async () => (await bus.streamState(auditStreamName))?.messages === 0);
+    const first = shipperNamed("first");
+    await first.start();
+    await publish(bus, 1, 12);
+    await drained();
+    await first.stop();
+    const second = shipperNamed("second");
+    await second.start();
+    await publish(bus, 13, 12);
+    await drained();
+    await second.stop();
+
+    const report = verifyTrail(readFileSync(journal, "utf8").split("\n"), parsePublicKey(key.publicKeyPem));
+    expect(report).toMatchObject({ ok: true, events: 24, signedThroughSeq: 24, restarts: [] });
   });
 
   it("creates the signing key once, private to its owner, with the public key beside it", async () => {
