@@ -49,8 +49,16 @@ export async function startEmbedded(
   const vault = await startVault({
     bus,
     db: database.db,
-    keyring: await loadOrCreateKeyring({ dataDir: vaultConfig.dataDir, masterKey }),
-    sealingKey: await loadOrCreateSealingKey({ dataDir: vaultConfig.dataDir, masterKey }),
+    keyring: await loadOrCreateKeyring({
+      dataDir: vaultConfig.dataDir,
+      masterKey,
+      migratePlaintext: vaultConfig.migratePlaintextKeyFile,
+    }),
+    sealingKey: await loadOrCreateSealingKey({
+      dataDir: vaultConfig.dataDir,
+      masterKey,
+      migratePlaintext: vaultConfig.migratePlaintextKeyFile,
+    }),
     logger: logger.child({ part: "vault" }),
     options: {
       auditTimeoutMs: vaultConfig.auditTimeoutMs,

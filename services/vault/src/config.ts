@@ -53,6 +53,11 @@ export const vaultConfigSpec = {
     "VAULT_MASTER_KEY_FILE",
     "file holding a 32-byte key (base64) that encrypts the key files, so the data directory alone reveals no key",
   ),
+  migratePlaintextKeyFile: env.bool(
+    "VAULT_MIGRATE_PLAINTEXT_KEY_FILE",
+    "with VAULT_MASTER_KEY_FILE, wrap key files found in clear instead of refusing them (one start of one vault, when adding a master key)",
+    { default: false },
+  ),
   keyRotationIntervalDays: env.int("KEY_ROTATION_INTERVAL_DAYS", "days between automatic key rotations", {
     default: 30,
     min: 1,

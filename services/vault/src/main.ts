@@ -35,8 +35,9 @@ const database = await openDatabase({
 });
 await dataDir.afterOpen();
 const masterKey = config.masterKeyFile === undefined ? undefined : await loadMasterKey(config.masterKeyFile);
-const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir, masterKey });
-const sealingKey = await loadOrCreateSealingKey({ dataDir: config.dataDir, masterKey });
+const migratePlaintext = config.migratePlaintextKeyFile;
+const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir, masterKey, migratePlaintext });
+const sealingKey = await loadOrCreateSealingKey({ dataDir: config.dataDir, masterKey, migratePlaintext });
 const bus = await connectBusFromConfig(config, "vault", logger);
 const vault = await startVault({
   bus,

@@ -68,13 +68,15 @@ export interface KeyringOptions {
   dataDir: string;
   /** The key-encryption key (VAULT_MASTER_KEY_FILE): the key file is stored wrapped with it. */
   masterKey?: KeyObject | undefined;
+  /** VAULT_MIGRATE_PLAINTEXT_KEY_FILE: wrap a key file found in clear instead of refusing it. */
+  migratePlaintext?: boolean | undefined;
   /** Clock in ms since the epoch; defaults to `Date.now`. */
   now?: () => number;
 }
 
 /**
  * Loads `<dataDir>/encryption-key.txt`, or creates it with a first key on first start. With a master key,
- * a file stored in clear is rewritten wrapped.
+ * a file stored in clear is refused, or with `migratePlaintext` rewritten wrapped.
  *
  * @example
  * const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir });
@@ -83,10 +85,11 @@ export interface KeyringOptions {
 export async function loadOrCreateKeyring(options: KeyringOptions): Promise<Keyring> {
   const now = options.now ?? Date.now;
   const path = join(options.dataDir, keyFileName);
-  const atRest = { masterKey: options.masterKey };
+  const atRest = { masterKey: options.masterKey, migratePlaintext: options.migratePlaintext };
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const stored = await readKeyFile(path, atRest);
-  // A master key configured after the file was written: wrap it now.
+  // A master key configured after the file was written, with the migration flag: wrap it now. This write
+  // is outside the key-file lock, which is why the flag is for one vault's one start.
   if (stored?.storedPlain) await writeKeyFile(path, stored, { replace: true, ...atRest });
   let contents: KeyFileContents | undefined = stored;
   if (!contents) {

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./index.ts";
+import { KeyFileError, loadOrCreateKeyring, loadOrCreateSealingKey } from "./index.ts";
 import { loadMasterKey } from "./master-key.ts";
 
 const dirs: string[] = [];
@@ -18,7 +18,7 @@ afterEach(() => {
 
 async function masterKeyIn(dir: string, name = "master.key") {
   const path = join(dir, name);
-  writeFileSync(path, `${randomBytes(32).toString("base64")}\n`);
+  writeFileSync(path, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
   return loadMasterKey(path);
 }
 
@@ -47,12 +47,29 @@ describe("the master key (VAULT_MASTER_KEY_FILE)", () => {
     );
   });
 
-  it("wraps key files written in clear once a master key is configured", async () => {
+  it("refuses key files in clear once a master key is configured, without the migration flag", async () => {
+    const dataDir = tempDir();
+    await loadOrCreateKeyring({ dataDir });
+    await loadOrCreateSealingKey({ dataDir });
+    const masterKey = await masterKeyIn(tempDir());
+    await expect(loadOrCreateKeyring({ dataDir, masterKey })).rejects.toThrow(
+      /encryption-key\.txt is stored in clear although VAULT_MASTER_KEY_FILE is set; .*VAULT_MIGRATE_PLAINTEXT_KEY_FILE=true/,
+    );
+    await expect(loadOrCreateSealingKey({ dataDir, masterKey })).rejects.toThrow(/stored in clear/);
+    // Nothing was rewritten: the files are still in clear.
+    expect(readFileSync(join(dataDir, "encryption-key.txt"), "utf8")).toContain('"keys"');
+  });
+
+  it("wraps key files written in clear with the one-time migration flag, and then needs it no more", async () => {
     const dataDir = tempDir();
     const plain = await loadOrCreateKeyring({ dataDir });
+    await loadOrCreateSealingKey({ dataDir });
     const envelope = plain.encrypt(new TextEncoder().encode("before"), { secretId: "s2", version: 1 });
     const masterKey = await masterKeyIn(tempDir());
+    await loadOrCreateSealingKey({ dataDir, masterKey, migratePlaintext: true });
+    await loadOrCreateKeyring({ dataDir, masterKey, migratePlaintext: true });
     const wrapped = await loadOrCreateKeyring({ dataDir, masterKey });
+    await loadOrCreateSealingKey({ dataDir, masterKey });
     expect(JSON.parse(readFileSync(join(dataDir, "encryption-key.txt"), "utf8")).wrappedWith).toBe(
       "vault-master-key",
     );
@@ -61,9 +78,24 @@ describe("the master key (VAULT_MASTER_KEY_FILE)", () => {
     );
   });
 
+  it("refuses a master key file that group or others may read, naming the chmod", async () => {
+    const dir = tempDir();
+    const path = join(dir, "open.key");
+    writeFileSync(path, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+    chmodSync(path, 0o640);
+    const error = await loadMasterKey(path).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(KeyFileError);
+    expect((error as Error).message).toMatch(
+      /master key file .* group or others \(mode 640\); run `chmod 600/,
+    );
+    chmodSync(path, 0o600);
+    await expect(loadMasterKey(path)).resolves.toBeDefined();
+    await expect(loadMasterKey(join(dir, "absent.key"))).rejects.toThrow(/Cannot read the master key file/);
+  });
+
   it("refuses a master key file that is not 32 bytes, without quoting it", async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, "short.key"), "c2hvcnQ=");
+    writeFileSync(join(dir, "short.key"), "c2hvcnQ=", { mode: 0o600 });
     const error = await loadMasterKey(join(dir, "short.key")).catch((e: Error) => e);
     expect(String(error)).toMatch(/32 bytes/);
     expect(String(error)).not.toContain("c2hvcnQ=");

@@ -8,21 +8,28 @@
  * swapped.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { KeyFileError } from "./errors.ts";
+import { readPrivateFile } from "./private-file.ts";
 
 const marker = "vault-master-key";
 const tagLength = 16;
 
-/** Reads the master key: 32 bytes as base64 (or hex) text. Refuses anything else without quoting it. */
+/**
+ * Reads the master key: 32 bytes as base64 (or hex) text. Refuses anything else without quoting it, and,
+ * like the key file, a file that group or others may access.
+ */
 export async function loadMasterKey(path: string): Promise<KeyObject> {
-  let text: string;
+  let read: string | undefined;
   try {
-    text = (await readFile(path, "utf8")).trim();
+    read = await readPrivateFile(path, "master key file");
   } catch (error) {
+    if (error instanceof KeyFileError && /group or others/.test(error.message)) throw error;
     throw new KeyFileError(path, `Cannot read the master key file ${path}`, { cause: error });
   }
+  if (read === undefined)
+    throw new KeyFileError(path, `Cannot read the master key file ${path}: it does not exist`);
+  const text = read.trim();
   const bytes = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, "hex") : Buffer.from(text, "base64");
   if (bytes.length !== 32) {
     throw new KeyFileError(path, `The master key file ${path} must hold 32 bytes as base64 or hex`);

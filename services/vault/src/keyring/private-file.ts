@@ -11,11 +11,16 @@ import { isWrapped, unwrap, wrap } from "./master-key.ts";
 export interface AtRest {
   /** The master key (VAULT_MASTER_KEY_FILE); unset: the file holds its content in clear. */
   masterKey?: KeyObject | undefined;
+  /** VAULT_MIGRATE_PLAINTEXT_KEY_FILE: with a master key, accept a file stored in clear, once, so the
+   *  caller wraps it. Without it such a file is refused. */
+  migratePlaintext?: boolean | undefined;
 }
 
 /**
- * Reads a private file, unwrapping it with the master key when it is wrapped. `plain` says the file was
- * stored in clear although a master key is configured, so the caller rewrites it wrapped.
+ * Reads a private file, unwrapping it with the master key when it is wrapped. With a master key, a file in
+ * clear is refused: someone who can write the data directory could otherwise plant keys of their own
+ * choosing (every later value encrypted under a key they know). Only with `migratePlaintext` (adding a
+ * master key to an existing installation) is it read, and `plain` tells the caller to rewrite it wrapped.
  */
 export async function readPrivate(
   path: string,
@@ -25,6 +30,13 @@ export async function readPrivate(
   const stored = await readPrivateFile(path, what);
   if (stored === undefined) return undefined;
   if (isWrapped(stored)) return { text: unwrap(stored, atRest.masterKey, path), plain: false };
+  if (atRest.masterKey !== undefined && !atRest.migratePlaintext) {
+    throw new KeyFileError(
+      path,
+      `The ${what} ${path} is stored in clear although VAULT_MASTER_KEY_FILE is set; if this installation is ` +
+        "only now getting a master key, start one vault once with VAULT_MIGRATE_PLAINTEXT_KEY_FILE=true to wrap it",
+    );
+  }
   return { text: stored, plain: atRest.masterKey !== undefined };
 }
 

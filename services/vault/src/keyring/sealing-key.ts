@@ -47,11 +47,11 @@ export async function loadOrCreateSealingKey(
 ): Promise<SealingKeyPair> {
   const path = join(options.dataDir, sealingKeyFileName);
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const atRest = { masterKey: options.masterKey };
+  const atRest = { masterKey: options.masterKey, migratePlaintext: options.migratePlaintext };
   const existing = await readPrivate(path, "sealing key file", atRest);
   if (existing !== undefined) {
     const pair = parse(existing.text, path);
-    // A master key configured after the file was written: wrap it now.
+    // A master key configured after the file was written, with the migration flag: wrap it now.
     if (existing.plain) await writePrivate(path, existing.text, { replace: true, ...atRest });
     return pair;
   }
