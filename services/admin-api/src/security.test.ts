@@ -30,6 +30,8 @@ const table: Row[] = [
   { method: "POST", path: "/service-tokens/{id}/deny" },
   { method: "POST", path: "/service-tokens/{id}/revoke" },
   { method: "GET", path: "/audit" },
+  { method: "GET", path: "/audit/verify" },
+  { method: "GET", path: "/audit/signing-key" },
   { method: "GET", path: "/keys" },
   { method: "POST", path: "/keys/rotate" },
   { method: "GET", path: "/session" },

@@ -1,16 +1,24 @@
 /**
  * A fake audit service on the MemoryBus: answers `auditOperations.query` from a list of events, filtered
- * like the real one, and records each request.
+ * like the real one, and records each request; answers `auditOperations.verify` with `verification`.
  */
 import { auditOperations, auditQueue, type Bus, serve } from "@secrets/bus";
-import { AuditEvent, type AuditQueryRequest } from "@secrets/proto/audit";
+import {
+  AuditEvent,
+  type AuditQueryRequest,
+  AuditVerifyReply,
+  type AuditVerifyRequest,
+} from "@secrets/proto/audit";
 
 export function createFakeAudit() {
   const events: AuditEvent[] = [];
   const requests: AuditQueryRequest[] = [];
-  return {
+  const verifyRequests: AuditVerifyRequest[] = [];
+  const fake = {
     events,
     requests,
+    verifyRequests,
+    verification: AuditVerifyReply.fromPartial({ ok: true, publicKey: "-----BEGIN PUBLIC KEY-----\nfake\n" }),
     add(fields: Partial<AuditEvent>): AuditEvent {
       const event = AuditEvent.fromPartial({
         id: crypto.randomUUID(),
@@ -22,6 +30,10 @@ export function createFakeAudit() {
       return event;
     },
     serve(bus: Bus) {
+      serve(bus, auditOperations.verify, { queue: auditQueue }, async (request) => {
+        verifyRequests.push(request);
+        return { ...fake.verification, fromMs: request.fromMs, toMs: request.toMs };
+      });
       return serve(bus, auditOperations.query, { queue: auditQueue }, async (request) => {
         requests.push(request);
         const matches = events.filter(
@@ -39,4 +51,5 @@ export function createFakeAudit() {
       });
     },
   };
+  return fake;
 }

@@ -62,3 +62,63 @@ export const AuditEventList = t.Object(
   { description: "Audit events" },
 );
 export type AuditEventList = typeof AuditEventList.static;
+
+export const AuditVerifyQuery = t.Object({
+  from: t.Optional(
+    t.String({ format: "date-time", description: "Oldest event time; default 24 hours before `to`" }),
+  ),
+  to: t.Optional(t.String({ format: "date-time", description: "Newest event time; default now" })),
+});
+export type AuditVerifyQuery = typeof AuditVerifyQuery.static;
+
+export const AuditTrailProblemView = t.Object(
+  {
+    kind: t.Union(
+      [
+        t.Literal("modified"),
+        t.Literal("missing"),
+        t.Literal("inserted"),
+        t.Literal("reordered"),
+        t.Literal("bad-digest"),
+      ],
+      { description: "What is wrong (see the audit service's README)" },
+    ),
+    seq: t.Nullable(t.Integer(), {
+      description: "The position concerned (for missing, the first); null when none",
+    }),
+    toSeq: t.Nullable(t.Integer(), {
+      description: "For missing: the last position of the range; null otherwise",
+    }),
+    detail: t.String({ description: "A sentence saying what was found" }),
+  },
+  { description: "One problem the verifier found in the audit trail" },
+);
+
+export const AuditVerification = t.Object(
+  {
+    ok: t.Boolean({ description: "True when the range's chain and every digest in it verify" }),
+    from: timestamp("The start of the range verified"),
+    to: timestamp("The end of the range verified"),
+    events: t.Integer({ description: "Chained events read" }),
+    firstSeq: t.Nullable(t.Integer(), { description: "The lowest position read; null when none" }),
+    lastSeq: t.Nullable(t.Integer(), { description: "The highest position read; null when none" }),
+    validDigests: t.Integer({ description: "Signed digests that verified" }),
+    signedThroughSeq: t.Nullable(t.Integer(), {
+      description: "The highest position a valid digest vouches for; null when none",
+    }),
+    truncated: t.Boolean({ description: "True when the range held more lines than one verification reads" }),
+    problems: t.Array(AuditTrailProblemView, { description: "Every problem, by position" }),
+  },
+  { description: "The audit trail's hash chain and signed digests, verified over a time range" },
+);
+export type AuditVerification = typeof AuditVerification.static;
+
+export const AuditSigningKey = t.Object(
+  {
+    publicKey: t.String({
+      description: "The Ed25519 public key (PEM) that verifies the trail's digests: audit-signing.pub",
+    }),
+  },
+  { description: "The audit service's signing key, public part" },
+);
+export type AuditSigningKey = typeof AuditSigningKey.static;

@@ -5,7 +5,14 @@ import { apiErrors } from "../http/api-error.ts";
 import { iso, maxPageSize, orNull, pageSize } from "../shared/paging.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
 import { type AuditCursor, decodeAuditCursor, encodeAuditCursor, maxSkippedIds } from "./audit-cursor.ts";
-import type { AuditEventList, AuditEventView, AuditQuery } from "./model.ts";
+import type {
+  AuditEventList,
+  AuditEventView,
+  AuditQuery,
+  AuditSigningKey,
+  AuditVerification,
+  AuditVerifyQuery,
+} from "./model.ts";
 
 function eventView(event: AuditEvent): AuditEventView {
   return {
@@ -71,6 +78,41 @@ export function createAuditService(deps: { audit: VaultClient; now?: () => numbe
         events: page.map(eventView),
         nextCursor: more ? nextCursor(oldest, page, fromMs, cursor) : null,
       };
+    },
+
+    /** The audit service verifies the chain and digests over the range, reading where it shipped. */
+    async verify(query: AuditVerifyQuery): Promise<AuditVerification> {
+      const toMs = time(query.to, "to") ?? now();
+      const fromMs = time(query.from, "from") ?? Math.max(1, toMs - defaultRangeMs);
+      if (fromMs > toMs) throw apiErrors.invalid([{ field: "from", message: "must not be after `to`" }]);
+      const reply = await deps.audit.call(auditOperations.verify, {
+        fromMs: Math.max(fromMs, 1),
+        toMs,
+        keyOnly: false,
+      });
+      const position = (seq: number) => (seq > 0 ? seq : null);
+      return {
+        ok: reply.ok,
+        from: iso(reply.fromMs),
+        to: iso(reply.toMs),
+        events: reply.events,
+        firstSeq: position(reply.firstSeq),
+        lastSeq: position(reply.lastSeq),
+        validDigests: reply.validDigests,
+        signedThroughSeq: position(reply.signedThroughSeq),
+        truncated: reply.truncated,
+        problems: reply.problems.map((problem) => ({
+          kind: problem.kind as AuditVerification["problems"][number]["kind"],
+          seq: position(problem.seq),
+          toSeq: position(problem.toSeq),
+          detail: problem.detail,
+        })),
+      };
+    },
+
+    async signingKey(): Promise<AuditSigningKey> {
+      const reply = await deps.audit.call(auditOperations.verify, { fromMs: 0, toMs: 0, keyOnly: true });
+      return { publicKey: reply.publicKey };
     },
   };
 }
