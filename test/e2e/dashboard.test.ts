@@ -709,6 +709,19 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
     );
   });
 
+  it("verifies the trail's hash chain for the range and shows the verified positions", async () => {
+    await go("audit");
+    // The whole default range (the last 24 hours), not the previous test's filters.
+    const clear = page.getByRole("button", { name: "Clear" });
+    if (await clear.isVisible()) await clear.click();
+    await page.getByRole("button", { name: "Verify this range" }).click();
+    const result = page.locator("[data-testid=audit-verify-result]");
+    await result.waitFor({ timeout: 15_000 });
+    expect(await result.textContent()).toContain("Intact");
+    const panel = (await page.locator("[data-testid=audit-verify]").textContent()) ?? "";
+    expect(panel).toMatch(/Verified positions 1–\d+ \(\d+ events\)/);
+  });
+
   it("loads older audit events a page at a time, each event once", { timeout: 90_000 }, async () => {
     const pageSize = 200; // auditPageSize in web/src/api/queries.ts
     const reads = () => loki.entries().filter((entry) => entry.labels.event === "secret.get").length;

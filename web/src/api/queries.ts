@@ -17,6 +17,7 @@ import type {
   AccessRequest,
   AccessRequestPage,
   AuditPage,
+  AuditVerification,
   KeyStatus,
   RotationStarted,
   Secret,
@@ -207,6 +208,14 @@ export function useAudit(filters: Ref<AuditFilters>) {
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
+  });
+}
+
+/** Verifies the trail's hash chain and digests over a range (ISO-8601, empty for the API's defaults). */
+export function useAuditVerification() {
+  return useMutation({
+    mutationFn: (range: { from: string; to: string }) =>
+      api<AuditVerification>("/audit/verify", { query: range }),
   });
 }
 

@@ -127,6 +127,28 @@ export interface AuditEvent {
   userAgent: string | null;
 }
 
+/** One problem in the audit trail's hash chain or digests, by position. */
+export interface AuditTrailProblem {
+  kind: "modified" | "missing" | "inserted" | "reordered" | "bad-digest";
+  seq: number | null;
+  toSeq: number | null;
+  detail: string;
+}
+
+/** `GET /audit/verify`: the chain and signed digests of a time range, verified by the audit service. */
+export interface AuditVerification {
+  ok: boolean;
+  from: string;
+  to: string;
+  events: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  validDigests: number;
+  signedThroughSeq: number | null;
+  truncated: boolean;
+  problems: AuditTrailProblem[];
+}
+
 /** A page of the audit trail (`GET /audit`), newest first. */
 export interface AuditPage {
   events: AuditEvent[];
