@@ -92,6 +92,8 @@ describe("the admin API's responses", () => {
     await http.send("GET", "/keys", admin);
     await http.send("POST", "/keys/rotate", admin);
     await http.send("GET", "/audit?secret=BILLING_KEY&limit=50", admin);
+    await http.send("GET", "/audit/verify", admin);
+    await http.send("GET", "/audit/signing-key", admin);
     const requests = (await bearer.listAccessRequests("pending")).json.accessRequests as { id: string }[];
     await bearer.denyAccess(requests[0]?.id ?? "");
     await bearer.approveAccess(requests[0]?.id ?? "");
