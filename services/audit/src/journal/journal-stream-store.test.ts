@@ -1,12 +1,17 @@
+import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { verifyTrail } from "@secrets/audit-chain";
 import { auditEventsTopic, auditStreamSpec, ErrorCode, MemoryBus, publishDurable } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { AuditEvent } from "@secrets/proto/audit";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFileQueryBackend } from "../query/file-query-backend.ts";
 import { JournalStreamStore } from "./journal-stream-store.ts";
+
+// The embedded journal has no digests: any key does, the chain alone is checked.
+const anyKey = generateKeyPairSync("ed25519").publicKey;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -36,6 +41,31 @@ const publish = (bus: MemoryBus, e: AuditEvent) =>
   publishDurable(bus, auditEventsTopic, e, { msgId: e.id, timeoutMs: 1_000 });
 
 describe("the embedded audit journal", () => {
+  it("hash-chains its lines in write order, continuing the chain after a restart", async () => {
+    const { store, bus } = await journalBus();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => publish(bus, event(`c${i}`))));
+    await store.close();
+    const restarted = new JournalStreamStore(store.path);
+    const again = new MemoryBus({ namespace: "secrets", logger: silentLogger, streams: restarted });
+    await again.ensureStream(auditStreamSpec({ maxAgeMs: 0, maxBytes: -1 }));
+    for (let i = 20; i < 25; i++) await publish(again, event(`c${i}`));
+    await restarted.close();
+    const lines = readFileSync(store.path, "utf8").split("\n");
+    expect(verifyTrail(lines, anyKey)).toMatchObject({
+      ok: true,
+      events: 25,
+      firstSeq: 1,
+      lastSeq: 25,
+      restarts: [],
+    });
+    const edited = lines.map((line) =>
+      line.includes('"event_id":"c7"') ? line.replace("DB_URL", "OTHER") : line,
+    );
+    expect(verifyTrail(edited, anyKey).problems).toEqual([
+      expect.objectContaining({ kind: "modified", seq: 8 }),
+    ]);
+  });
+
   it("appends one JSONL line per event before acknowledging, shared fsync for concurrent events", async () => {
     const { store, bus } = await journalBus();
     const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => publish(bus, event(`e${i}`))));

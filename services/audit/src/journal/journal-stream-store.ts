@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { dirname } from "node:path";
+import { type ChainPoint, genesisHash, linkHash } from "@secrets/audit-chain";
 import {
   auditLogLine,
   type ConsumerSpec,
@@ -10,9 +11,10 @@ import {
   type StreamStore,
 } from "@secrets/bus";
 import { AuditEvent } from "@secrets/proto/audit";
+import { readLines } from "../query/file-query-backend.ts";
 
 interface PendingLine {
-  line: string;
+  event: AuditEvent;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -22,6 +24,12 @@ interface PendingLine {
  * journal (`auditLogLine` format, the one the file query backend reads) and fsynced before the publish
  * resolves, so the vault's fail-closed rule holds without NATS: no fsync, no value. Concurrent appends
  * share one write and one fsync (group commit). A full or read-only disk rejects the publish.
+ *
+ * The journal is hash-chained as it is written (the order is fixed here, in the write queue): each line
+ * gets `seq`, `prev_hash` and `hash` as the audit service's shipper gives them (`@secrets/audit-chain`),
+ * continuing from the journal's last chained line after a restart. A batch that failed to write keeps its
+ * positions, so a line of it that reached the disk is never confused with a later event: the verifier
+ * reports the others as missing (their publishes were refused; the vault failed closed).
  */
 export class JournalStreamStore implements StreamStore {
   private spec: StreamSpec | undefined;
@@ -32,6 +40,8 @@ export class JournalStreamStore implements StreamStore {
   private needsNewline = false;
   private lastSeq = 0;
   private readonly recentIds = new Map<string, { seq: number; atMs: number }>();
+  /** The chain's head; read from the journal before the first write. */
+  private chainHead: ChainPoint | undefined;
 
   constructor(
     readonly path: string,
@@ -52,9 +62,9 @@ export class JournalStreamStore implements StreamStore {
     this.forgetOldIds();
     const previous = this.recentIds.get(msgId);
     if (previous) return { seq: previous.seq, duplicate: true };
-    const line = `${auditLogLine(AuditEvent.decode(payload))}\n`;
+    const event = AuditEvent.decode(payload);
     await new Promise<void>((resolve, reject) => {
-      this.queue.push({ line, resolve, reject });
+      this.queue.push({ event, resolve, reject });
       void this.drain();
     });
     const seq = ++this.lastSeq;
@@ -86,7 +96,7 @@ export class JournalStreamStore implements StreamStore {
         this.queue = [];
         try {
           this.handle ??= await open(this.path, "a", 0o600);
-          const text = (this.needsNewline ? "\n" : "") + batch.map((entry) => entry.line).join("");
+          const text = (this.needsNewline ? "\n" : "") + (await this.chainedLines(batch));
           await this.handle.writeFile(text);
           await this.handle.sync();
           this.needsNewline = false;
@@ -103,6 +113,22 @@ export class JournalStreamStore implements StreamStore {
     }
   }
 
+  /** The batch's lines, each linked into the chain (which advances even if the write then fails). */
+  private async chainedLines(batch: readonly PendingLine[]): Promise<string> {
+    this.chainHead ??= await lastChainPoint(this.path);
+    let head = this.chainHead;
+    let text = "";
+    for (const { event } of batch) {
+      const seq = head.seq + 1;
+      const canonical = auditLogLine({ ...event, chainSeq: seq, chainPrevHash: "", chainHash: "" });
+      const hash = linkHash(head.hash, canonical);
+      text += `${auditLogLine({ ...event, chainSeq: seq, chainPrevHash: head.hash, chainHash: hash })}\n`;
+      head = { seq, hash };
+    }
+    this.chainHead = head;
+    return text;
+  }
+
   private forgetOldIds(): void {
     const windowMs = this.spec?.duplicateWindowMs ?? 0;
     const now = this.now();
@@ -111,4 +137,21 @@ export class JournalStreamStore implements StreamStore {
       this.recentIds.delete(id);
     }
   }
+}
+
+/** The last chained line's (seq, hash), or the genesis point for a new or unchained journal. */
+async function lastChainPoint(path: string): Promise<ChainPoint> {
+  let point: ChainPoint = { seq: 0, hash: genesisHash };
+  if (!(await Bun.file(path).exists())) return point;
+  for await (const line of readLines(path)) {
+    try {
+      const record = JSON.parse(line) as { seq?: unknown; hash?: unknown };
+      if (typeof record.seq === "number" && typeof record.hash === "string" && record.seq > point.seq) {
+        point = { seq: record.seq, hash: record.hash };
+      }
+    } catch {
+      // A line cut short by a failed write: the next whole line continues the chain.
+    }
+  }
+  return point;
 }
