@@ -40,8 +40,16 @@ describe("stream replicas", () => {
     });
     try {
       await triple.ensureStream(spec);
+      // Scaling up makes the new replicas catch up first; a loaded machine needs a moment for it.
+      await cluster.waitForReplicas(triple.streamName("AUDIT"), 3, 30_000);
       await triple.consumer({ stream: "AUDIT", durable: "shipper", ackWaitMs: 5_000, maxAckPending: 10 });
-      await triple.lease("shipper", { ttlMs: 3_000, holder: "three" }).tryAcquire();
+      const lease = triple.lease("shipper", { ttlMs: 3_000, holder: "three" });
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await lease.tryAcquire().catch((error: unknown) => error);
+        if (typeof outcome === "boolean" || attempt >= 50) break;
+        await Bun.sleep(200);
+      }
+      await cluster.waitForReplicas(`KV_${triple.streamName("LEASES")}`, 3, 30_000);
       const nc = await connect({ servers: cluster.urls.split(",") });
       try {
         const jsm = await nc.jetstreamManager();
@@ -55,7 +63,7 @@ describe("stream replicas", () => {
     } finally {
       await triple.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("stream replicas on a single server", () => {
