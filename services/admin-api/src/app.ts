@@ -42,6 +42,12 @@ export interface AppDeps {
   config: AppConfig;
   /** Milliseconds clock for rate limits, the auth cache and cookie lifetimes. */
   now?: () => number;
+  /**
+   * A field a handler returns that its response schema does not declare: dropped (the default, so an
+   * unplanned field never leaves the API) or `"refuse"`d with a 500 (the contract tests, so that it fails
+   * them instead of going unseen).
+   */
+  undeclaredResponseFields?: "drop" | "refuse";
 }
 
 const healthTimeoutMs = 2_000;
@@ -92,7 +98,7 @@ export function createApp(deps: AppDeps) {
   const jsonBody = jsonBodyParsing(config.maxBodyBytes);
   const healthVault = createVaultClient(deps.bus, Math.min(config.vaultTimeoutMs, healthTimeoutMs));
 
-  return new Elysia({ name: "admin-api" })
+  return new Elysia({ name: "admin-api", normalize: deps.undeclaredResponseFields !== "refuse" })
     .use(openApiDocs({ cookieSecure: config.cookieSecure }))
     .use(
       requestPipeline({

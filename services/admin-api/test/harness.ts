@@ -1,13 +1,16 @@
 /**
  * The admin API under test without a port: `createApp` on a MemoryBus served by the fake vault, requests
  * through `app.handle`. Records every response, every bus payload and every log line, so tests can look
- * for leaks anywhere.
+ * for leaks anywhere. Every response is checked against the served OpenAPI document (`openapi-contract.ts`),
+ * and a handler's undeclared field is refused rather than dropped: a response the document does not
+ * describe fails the test that received it.
  */
 import { MemoryBus } from "@secrets/bus";
 import { createLogger, silentLogger } from "@secrets/logger";
 import { type AppConfig, createApp, parseAdminApiConfig } from "../src/index.ts";
 import { createFakeAudit } from "./fake-audit.ts";
 import { createFakeVault } from "./fake-vault.ts";
+import { contractProblems } from "./openapi-contract.ts";
 
 export interface CallOptions {
   /** Sent as `Authorization: Bearer <token>`. */
@@ -74,7 +77,7 @@ export function createHarness(options: HarnessOptions = {}) {
     vaultTimeoutMs: 500,
     ...options.config,
   };
-  const app = createApp({ bus, logger, config, now: clock.now });
+  const app = createApp({ bus, logger, config, now: clock.now, undeclaredResponseFields: "refuse" });
   const exchanges: Exchange[] = [];
 
   async function call(method: string, path: string, init: CallOptions = {}): Promise<Exchange> {
@@ -106,6 +109,9 @@ export function createHarness(options: HarnessOptions = {}) {
       json,
     };
     exchanges.push(exchange);
+    const problems = contractProblems(await documentOf(app), exchange);
+    if (problems.length > 0)
+      throw new Error(`${method} ${path}: the response breaks the OpenAPI document:\n${problems.join("\n")}`);
     return exchange;
   }
 
@@ -137,6 +143,14 @@ export function createHarness(options: HarnessOptions = {}) {
 }
 
 export type Harness = ReturnType<typeof createHarness>;
+
+let servedDocument: Promise<unknown> | undefined;
+
+/** The OpenAPI document the app serves (the same for every harness: the routes do not vary). */
+function documentOf(app: ReturnType<typeof createApp>): Promise<unknown> {
+  servedDocument ??= app.handle(new Request("http://localhost/swagger/json")).then((r) => r.json());
+  return servedDocument;
+}
 
 /** Every place a response could carry something: status line, headers, body. */
 export function serialiseExchange(exchange: Exchange): string {
