@@ -2,7 +2,7 @@
  * `createSecretsClient`: a client typed by the service's schema. It accepts only declared keys (checked
  * by the compiler, and again at run time for plain JavaScript callers).
  */
-import { backoffDelay, sleep } from "./backoff.ts";
+import { backoffDelay, sleep } from "@secrets/validation";
 import { createEnvReader } from "./env-reader.ts";
 import { SecretsConfigurationError, SecretsError } from "./errors.ts";
 import { createGatewayReader } from "./gateway-reader.ts";
@@ -159,7 +159,6 @@ export function createSecretsClient<const S extends SecretsSchemaInput>(
     const backoff = {
       initialDelayMs: wait.initialDelayMs ?? 500,
       maxDelayMs: wait.maxDelayMs ?? 15_000,
-      random,
     };
     const logged = new Set<string>();
     for (let attempt = 0; ; attempt++) {
@@ -177,7 +176,7 @@ export function createSecretsClient<const S extends SecretsSchemaInput>(
       }
       const remaining = deadline - now();
       if (state.fatal || remaining <= 0) throw state.blocking;
-      await sleep(Math.min(backoffDelay(attempt, backoff), remaining), wait.signal);
+      await sleep(Math.min(backoffDelay(attempt, backoff, random), remaining), wait.signal);
     }
   }
 

@@ -7,7 +7,7 @@
  * A change drops the key's cached value (so the next read fetches the new one) and then calls back; with
  * `autoRefresh` the new value is fetched into the cache first. Never a value or a token in a log line.
  */
-import { backoffDelay } from "./backoff.ts";
+import { type BackoffPolicy, backoffDelay } from "@secrets/validation";
 import { SecretsUnavailableError } from "./errors.ts";
 import type { SecretsLogger } from "./logger.ts";
 import type { CallFailure, WatchedChange, WatchHandle, WatchHandlers } from "./transport.ts";
@@ -45,7 +45,7 @@ export interface WatcherOptions {
   autoRefresh: boolean;
   random: () => number;
   /** Delays between reconnection attempts: doubling with jitter. Default 250 ms up to 5 s. */
-  backoff?: { initialDelayMs: number; maxDelayMs: number };
+  backoff?: BackoffPolicy;
   /** Longest delay while waiting cannot help soon (token or access refused). Default 30 s. */
   refusedMaxDelayMs?: number;
 }
@@ -165,11 +165,11 @@ export function createSecretWatcher(options: WatcherOptions): SecretWatcher {
     if (closed) return;
     if (failure.code === "UNAUTHENTICATED" && failure.reason === "") source.reregister();
     const maxDelayMs = transientCodes.has(failure.code) ? backoff.maxDelayMs : refusedMaxDelayMs;
-    const delayMs = backoffDelay(attempt++, {
-      initialDelayMs: backoff.initialDelayMs,
-      maxDelayMs,
-      random: options.random,
-    });
+    const delayMs = backoffDelay(
+      attempt++,
+      { initialDelayMs: backoff.initialDelayMs, maxDelayMs },
+      options.random,
+    );
     if (!lost) {
       lost = true;
       logger.warn("watch stream lost; reconnecting", {

@@ -35,7 +35,6 @@ export {
 } from "./query/audit-query.ts";
 export { createFileQueryBackend } from "./query/file-query-backend.ts";
 export type { AuditQueryBackend } from "./query/query-backend.ts";
-export { type BackoffPolicy, retryDelayMs } from "./shipper/backoff.ts";
 export { type ShipperClock, systemClock } from "./shipper/clock.ts";
 export { openParkFile, type ParkItem, type Parking, parkedLine } from "./shipper/parking.ts";
 export {

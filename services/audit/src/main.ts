@@ -93,7 +93,7 @@ shipper = createShipper({
     ackWaitMs: config.ackWaitMs,
     leaseTtlMs: config.leaseTtlMs,
     holder: newLeaseHolder(hostname()),
-    retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs },
+    retry: { initialDelayMs: config.retryBaseMs, maxDelayMs: config.retryMaxMs },
   },
 });
 subscriptions.push(serveAuditQueries(bus, { backend: queryBackend, logger }));

@@ -6,7 +6,7 @@ import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { type Bus, createThrottleReport, serviceOperations } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { SecretsServiceService } from "@secrets/proto/secrets";
-import { RateLimiter } from "@secrets/validation";
+import { type BackoffPolicy, RateLimiter } from "@secrets/validation";
 import { createApprovedTokens } from "./approved-tokens.ts";
 import { createAuthBudgets } from "./auth-budgets.ts";
 import { trustedProxies } from "./client-address.ts";
@@ -74,7 +74,7 @@ export interface GatewayDeps {
   /** Server keepalive pings: interval and how long an answer may take; default `defaultKeepalive`. */
   keepalive?: { timeMs: number; timeoutMs: number };
   /** Delays between re-checks of a watch while the vault is away; default 250 ms doubling to 5 s. */
-  watchRetry?: { initialDelayMs: number; maxDelayMs: number };
+  watchRetry?: BackoffPolicy;
   /** Connection, stream, handshake and metadata bounds; default `defaultTransportLimits`. */
   transport?: TransportLimits;
 }

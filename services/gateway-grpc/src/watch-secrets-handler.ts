@@ -19,7 +19,15 @@ import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from 
 import type { Logger } from "@secrets/logger";
 import type { SecretChange, WatchSecretsRequest } from "@secrets/proto/secrets";
 import type { SecretChanged } from "@secrets/proto/vault";
-import { addressKey, checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
+import {
+  addressKey,
+  type BackoffPolicy,
+  backoffDelay,
+  checkPresentedToken,
+  checkSecretName,
+  sleep,
+  type Violation,
+} from "@secrets/validation";
 import { type AuthBudgets, type BudgetHold, verdictOf } from "./auth-budgets.ts";
 import { type CallerInfo, callerOf, checkWithPresentedToken } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
@@ -54,7 +62,7 @@ export interface WatchSecretsDeps extends VaultRequestDeps {
   /** Proxies whose forwarded client address is believed. */
   trustedProxies: TrustedProxies;
   /** Delays between re-checks while the vault is away: doubling, with jitter. Default 250 ms to 5 s. */
-  retry?: { initialDelayMs: number; maxDelayMs: number };
+  retry?: BackoffPolicy;
   random?: () => number;
 }
 
@@ -87,19 +95,6 @@ export function checkWatchNames(names: readonly string[]): Violation[] {
   return names.flatMap((name, index) => checkSecretName(name, `secret_names[${index}]`));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecretsEndpoint {
   const retry = deps.retry ?? { initialDelayMs: 250, maxDelayMs: 5_000 };
   const random = deps.random ?? Math.random;
@@ -107,10 +102,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
   const perPeer = new Map<string, number>();
   let closing = false;
 
-  const retryDelay = (attempt: number) => {
-    const bound = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(attempt, 20));
-    return Math.round(bound / 2 + (bound / 2) * random());
-  };
+  const retryDelay = (attempt: number) => backoffDelay(attempt, retry, random);
 
   /** One open stream: what it watches, what it last pushed, and the re-checks still to do. */
   class WatchStream {

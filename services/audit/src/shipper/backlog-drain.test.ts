@@ -85,7 +85,7 @@ async function shipperOn(bus: MemoryBus, loki: LokiReceiver, batchMax: number) {
       leaseTtlMs: 45_000,
       holder: "drain",
       // Real sleeps, short: a rate-limited push waits for Loki's buckets to refill.
-      retry: { baseMs: 20, maxMs: 250 },
+      retry: { initialDelayMs: 20, maxDelayMs: 250 },
     },
   });
   await shipper.start();

@@ -67,7 +67,7 @@ async function setup(
     parking,
     logger,
     clock: { now: Date.now, random: () => 0.5, sleep: async (ms) => void sleeps.push(ms) },
-    retry: { baseMs: 100, maxMs: 1_000 },
+    retry: { initialDelayMs: 100, maxDelayMs: 1_000 },
     ackWaitMs: options.ackWaitMs ?? 10_000,
     figures,
     mayContinue: options.mayContinue ?? (() => true),

@@ -10,10 +10,10 @@
 import type { DurableMessage } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { AuditEvent } from "@secrets/proto/audit";
+import { type BackoffPolicy, backoffDelay } from "@secrets/validation";
 import type { AuditSink, SinkOutcome } from "../sinks/sink.ts";
 import { failureReason } from "../sinks/sink.ts";
 import type { AuditTrail } from "../trail/audit-trail.ts";
-import { type BackoffPolicy, retryDelayMs } from "./backoff.ts";
 import type { ShipperClock } from "./clock.ts";
 import type { ParkItem, Parking } from "./parking.ts";
 import type { ShipperFigures } from "./shipper-figures.ts";
@@ -93,7 +93,7 @@ export function createDelivery(deps: DeliveryDeps) {
       sizeSuspects = outcome.mayBeTooLarge ? sizeSuspects + 1 : 0;
       if (figures.consecutiveFailures === 0) figures.failingSinceMs = clock.now();
       figures.consecutiveFailures += 1;
-      const delayMs = retryDelayMs(attempt, deps.retry, clock.random, outcome.retryAfterMs);
+      const delayMs = backoffDelay(attempt, deps.retry, clock.random, outcome.retryAfterMs);
       logger.warn("audit sink push failed; retrying the same batch", {
         sink: sink.name,
         events: events.length,
@@ -132,7 +132,7 @@ export function createDelivery(deps: DeliveryDeps) {
         outcome = { status: "retry", reason: failureReason(error) };
       }
       if (outcome.status !== "retry") return outcome;
-      const delayMs = retryDelayMs(attempt, deps.retry, clock.random, outcome.retryAfterMs);
+      const delayMs = backoffDelay(attempt, deps.retry, clock.random, outcome.retryAfterMs);
       logger.warn("could not settle a refused audit event; retrying", {
         eventId: event.id,
         retryInMs: delayMs,
@@ -150,7 +150,7 @@ export function createDelivery(deps: DeliveryDeps) {
         await deps.parking.park(items);
         return true;
       } catch (error) {
-        const delayMs = retryDelayMs(attempt, deps.retry, clock.random);
+        const delayMs = backoffDelay(attempt, deps.retry, clock.random);
         logger.error("could not park refused audit events; retrying", {
           events: items.length,
           retryInMs: delayMs,

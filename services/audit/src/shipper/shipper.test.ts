@@ -109,7 +109,7 @@ async function startShipper(
       ackWaitMs: 5_000,
       leaseTtlMs: 600,
       holder: `holder-${crypto.randomUUID().slice(0, 6)}`,
-      retry: { baseMs: 100, maxMs: 1_000 },
+      retry: { initialDelayMs: 100, maxDelayMs: 1_000 },
       ...options,
     },
   });

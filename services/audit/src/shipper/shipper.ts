@@ -6,9 +6,9 @@
 import { auditStreamName, type Bus, type DurableConsumer, type DurableMessage } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { AuditStatusReply } from "@secrets/proto/audit";
+import { type BackoffPolicy, backoffDelay } from "@secrets/validation";
 import type { AuditSink } from "../sinks/sink.ts";
 import type { AuditTrail } from "../trail/audit-trail.ts";
-import { type BackoffPolicy, retryDelayMs } from "./backoff.ts";
 import { type ShipperClock, systemClock } from "./clock.ts";
 import { createDelivery } from "./delivery.ts";
 import type { Parking } from "./parking.ts";
@@ -157,7 +157,7 @@ export function createShipper(deps: ShipperDeps): Shipper {
         attempt: attempt + 1,
         reason: "reason" in outcome ? outcome.reason : "",
       });
-      await clock.sleep(retryDelayMs(attempt, options.retry, clock.random), stopping.signal);
+      await clock.sleep(backoffDelay(attempt, options.retry, clock.random), stopping.signal);
     }
   }
 
@@ -202,7 +202,7 @@ export function createShipper(deps: ShipperDeps): Shipper {
         messages = await bound.fetch({ max: options.batchMax, expiresMs: options.batchWaitMs });
       } catch (error) {
         logger.warn("fetching audit events failed; retrying", { error });
-        await clock.sleep(options.retry.baseMs, stopping.signal);
+        await clock.sleep(options.retry.initialDelayMs, stopping.signal);
         continue;
       }
       if (messages.length === 0) continue;

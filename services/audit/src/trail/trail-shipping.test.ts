@@ -78,7 +78,7 @@ describe("the hash chain as the shipper writes it", () => {
           ackWaitMs: 400,
           leaseTtlMs: 600,
           holder,
-          retry: { baseMs: 5, maxMs: 20 },
+          retry: { initialDelayMs: 5, maxDelayMs: 20 },
         },
       });
     const lines = () => readFileSync(journal, "utf8").split("\n");
@@ -139,7 +139,7 @@ describe("the hash chain as the shipper writes it", () => {
           ackWaitMs: 400,
           leaseTtlMs: 600,
           holder,
-          retry: { baseMs: 5, maxMs: 20 },
+          retry: { initialDelayMs: 5, maxDelayMs: 20 },
         },
       });
     const drained = () => until(async () => (await bus.streamState(auditStreamName))?.messages === 0);

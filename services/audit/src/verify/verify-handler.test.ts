@@ -60,7 +60,7 @@ describe("verifying the shipped trail through the audit service", () => {
         ackWaitMs: 400,
         leaseTtlMs: 600,
         holder: "verify",
-        retry: { baseMs: 5, maxMs: 20 },
+        retry: { initialDelayMs: 5, maxDelayMs: 20 },
       },
     });
     await shipper.start();

@@ -6,6 +6,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { backoffBound } from "@secrets/validation";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { migrate as migratePglite } from "drizzle-orm/pglite/migrator";
@@ -58,7 +59,8 @@ const ignoreNotice = () => {};
  * connection still backing off waited up to 20 s (test/hardening/faults/postgres-restart.test.ts); capped
  * at half a second, the vault serves again as soon as the database does.
  */
-const reconnectBackoffSeconds = (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5);
+const reconnectBackoffSeconds = (attempt: number) =>
+  backoffBound(attempt, { initialDelayMs: 50, maxDelayMs: 500 }) / 1000;
 
 /**
  * Seconds a new connection may take to be ready. postgres.js waits 30 s by default, so a connection caught
