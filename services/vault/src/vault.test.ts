@@ -1,14 +1,10 @@
 /**
  * The vault's workflows through its bus operations, on real PostgreSQL and a real nats-server.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   adminOperations,
-  type Bus,
   BusError,
-  connectNatsBus,
   ErrorCode,
   type Operation,
   Reason,
@@ -17,40 +13,29 @@ import {
   serviceOperations,
   subscribe,
 } from "@secrets/bus";
-import { silentLogger } from "@secrets/logger";
 import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { TokenStatus } from "@secrets/proto/secrets";
 import { ReplyKeyPair, sealedReplyContext } from "@secrets/sealing";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminBusClient } from "../../../test/support/admin-bus-client.ts";
 import { deleteAuditStream, readAuditStream } from "../../../test/support/audit-stream.ts";
-import { uniqueNamespace } from "../../../test/support/nats-server.ts";
-import { createTestDatabase } from "../../../test/support/postgres.ts";
-import { openDatabase } from "./db/connection.ts";
-import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
-import { type RunningVault, startVault } from "./vault.ts";
+import {
+  natsUrl,
+  newToken,
+  startVaultCluster,
+  type VaultCluster,
+  type VaultReplica,
+} from "../test/harness.ts";
 
-const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const namespace = uniqueNamespace("vault");
 const caller = { requestId: "req-1", ipAddress: "10.0.0.5", userAgent: "grpc-node-js/1.14" };
 const bootstrapToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let database: Awaited<ReturnType<typeof openDatabase>>;
-let vaultBus: Bus;
-let client: Bus;
-let vault: RunningVault;
-let dataDir: string;
-const admin = () => adminBusClient(client);
-
-function newToken(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-}
+let cluster: VaultCluster;
+let replica: VaultReplica;
 
 const getSecret = (token: string, secretName: string, description = "") =>
   request(
-    client,
+    cluster.client,
     serviceOperations.getSecret,
     { secretName, description, token, caller, replyKey: Buffer.alloc(0) }, // in clear: read here directly
     { timeoutMs: 10_000 },
@@ -58,7 +43,7 @@ const getSecret = (token: string, secretName: string, description = "") =>
 
 const registerToken = (token: string, serviceName: string, serviceVersion = "1.0.0") =>
   request(
-    client,
+    cluster.client,
     serviceOperations.registerToken,
     { serviceName, serviceVersion, token, caller },
     { timeoutMs: 5_000 },
@@ -79,53 +64,30 @@ const refusal = (promise: Promise<unknown>) =>
 async function approvedService(serviceName: string): Promise<string> {
   const token = newToken();
   await registerToken(token, serviceName);
-  const { serviceTokens } = await admin().listServiceTokens(ServiceTokenStatus.PENDING);
+  const { serviceTokens } = await cluster.admin.listServiceTokens(ServiceTokenStatus.PENDING);
   const row = serviceTokens.find((t) => t.serviceName === serviceName);
   if (!row) throw new Error(`no pending token for ${serviceName}`);
-  await admin().approveToken(row.id);
+  await cluster.admin.approveToken(row.id);
   return token;
 }
 
 async function accessRequestOf(secretName: string, serviceName: string) {
-  const { accessRequests } = await admin().listAccessRequests();
+  const { accessRequests } = await cluster.admin.listAccessRequests();
   const row = accessRequests.find((r) => r.secretName === secretName && r.serviceName === serviceName);
   if (!row) throw new Error(`no access request for ${serviceName} on ${secretName}`);
   return row;
 }
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), "vault-test-"));
-  database = await openDatabase({ databaseUrl: testDb.url, dataDir, maxConnections: 20 });
-  vaultBus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "vault-test" });
-  client = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "vault-test-client" });
-  vault = await startVault({
-    bus: vaultBus,
-    db: database.db,
-    keyring: await loadOrCreateKeyring({ dataDir }),
-    sealingKey: await loadOrCreateSealingKey({ dataDir }),
-    logger: silentLogger,
-    options: {
-      auditTimeoutMs: 2_000,
-      auditStream: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0 },
-      usageFlushIntervalMs: 100,
-      maxPendingTokens: 50,
-      outboxIntervalMs: 200,
-      secretVersionsKept: 5,
-      adminSessionTtlMs: 3_600_000,
-      adminBootstrap: { token: bootstrapToken, name: "root-admin" },
-    },
+  cluster = await startVaultCluster({ name: "vault" });
+  replica = await cluster.startReplica({
+    maxConnections: 20,
+    options: { secretVersionsKept: 5, adminBootstrap: { token: bootstrapToken, name: "root-admin" } },
   });
 });
 
 afterAll(async () => {
-  await vault?.stop();
-  await vaultBus?.close();
-  await client?.close();
-  await database?.close();
-  await deleteAuditStream(natsUrl, namespace);
-  await testDb?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await cluster?.dispose();
 });
 
 describe("RegisterToken", () => {
@@ -133,9 +95,11 @@ describe("RegisterToken", () => {
     const token = newToken();
     expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.PENDING_APPROVAL });
     expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.PENDING_APPROVAL });
-    const rows = (await admin().listServiceTokens()).serviceTokens.filter((t) => t.serviceName === "billing");
+    const rows = (await cluster.admin.listServiceTokens()).serviceTokens.filter(
+      (t) => t.serviceName === "billing",
+    );
     expect(rows).toHaveLength(1);
-    await admin().approveToken(rows[0]?.id ?? "");
+    await cluster.admin.approveToken(rows[0]?.id ?? "");
     expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.APPROVED });
   });
 
@@ -149,7 +113,7 @@ describe("RegisterToken", () => {
   it("stores only the token's hash", async () => {
     const token = newToken();
     await registerToken(token, "hash-check");
-    const sql = postgres(testDb.url, { max: 1 });
+    const sql = postgres(cluster.databaseUrl, { max: 1 });
     const rows = await sql`select token_hash from service_tokens where service_name = 'hash-check'`;
     await sql.end();
     expect(rows[0]?.token_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -166,10 +130,10 @@ describe("GetSecret", () => {
       code: "PERMISSION_DENIED",
       reason: "TOKEN_PENDING_APPROVAL",
     });
-    const row = (await admin().listServiceTokens()).serviceTokens.find(
+    const row = (await cluster.admin.listServiceTokens()).serviceTokens.find(
       (t) => t.serviceName === "pending-svc",
     );
-    await admin().denyToken(row?.id ?? "");
+    await cluster.admin.denyToken(row?.id ?? "");
     expect(await refusal(getSecret(token, "ANY_SECRET"))).toMatchObject({ reason: "TOKEN_DENIED" });
   });
 
@@ -179,7 +143,9 @@ describe("GetSecret", () => {
       code: "NOT_FOUND",
       reason: "SECRET_STUB_CREATED",
     });
-    const missing = (await admin().listSecrets("", true)).secrets.find((s) => s.name === "STRIPE_API_KEY");
+    const missing = (await cluster.admin.listSecrets("", true)).secrets.find(
+      (s) => s.name === "STRIPE_API_KEY",
+    );
     expect(missing).toMatchObject({
       isStub: true,
       hasValue: false,
@@ -190,12 +156,12 @@ describe("GetSecret", () => {
     expect(await refusal(getSecret(token, "STRIPE_API_KEY"))).toMatchObject({ reason: "ACCESS_PENDING" });
     const access = await accessRequestOf("STRIPE_API_KEY", "identity");
     expect(access.status).toBe(AccessStatus.PENDING);
-    await admin().approveAccess(access.id);
+    await cluster.admin.approveAccess(access.id);
     expect(await refusal(getSecret(token, "STRIPE_API_KEY"))).toMatchObject({
       code: "FAILED_PRECONDITION",
       reason: "SECRET_HAS_NO_VALUE",
     });
-    await admin().putSecret("STRIPE_API_KEY", { value: "sk_live_stub_to_value" });
+    await cluster.admin.putSecret("STRIPE_API_KEY", { value: "sk_live_stub_to_value" });
     expect(await getSecret(token, "STRIPE_API_KEY")).toEqual({ value: "sk_live_stub_to_value" });
     const granted = await accessRequestOf("STRIPE_API_KEY", "identity");
     expect(granted).toMatchObject({ status: AccessStatus.GRANTED, grantedBy: "test-admin" });
@@ -203,23 +169,26 @@ describe("GetSecret", () => {
 
   it("asks for access to an existing secret, and honours a denial", async () => {
     const token = await approvedService("reports");
-    await admin().putSecret("REPORTS_DB_URL", { description: "Reports database", value: "postgres://r" });
+    await cluster.admin.putSecret("REPORTS_DB_URL", {
+      description: "Reports database",
+      value: "postgres://r",
+    });
     expect(await refusal(getSecret(token, "REPORTS_DB_URL"))).toMatchObject({ reason: "ACCESS_PENDING" });
     const access = await accessRequestOf("REPORTS_DB_URL", "reports");
-    await admin().denyAccess(access.id);
+    await cluster.admin.denyAccess(access.id);
     expect(await refusal(getSecret(token, "REPORTS_DB_URL"))).toMatchObject({ reason: "ACCESS_DENIED" });
-    await admin().approveAccess(access.id);
+    await cluster.admin.approveAccess(access.id);
     expect(await getSecret(token, "REPORTS_DB_URL")).toEqual({ value: "postgres://r" });
   });
 
   it("seals values to the reply key a gateway sends, and refuses a malformed key before doing anything", async () => {
     const token = await approvedService("sealed-svc");
-    await admin().putSecret("SEALED_DB_URL", { value: "postgres://sealed" });
-    await admin().grantAccess("SEALED_DB_URL", "sealed-svc");
+    await cluster.admin.putSecret("SEALED_DB_URL", { value: "postgres://sealed" });
+    await cluster.admin.grantAccess("SEALED_DB_URL", "sealed-svc");
     const keys = new ReplyKeyPair();
     const context = sealedReplyContext("SEALED_DB_URL", caller.requestId);
     const ask = { secretName: "SEALED_DB_URL", description: "", token, caller, replyKey: keys.publicKey };
-    const reply = await request(client, serviceOperations.getSecret, ask, { timeoutMs: 10_000 });
+    const reply = await request(cluster.client, serviceOperations.getSecret, ask, { timeoutMs: 10_000 });
     expect(reply.value).toBe("");
     expect(reply.sealed && keys.open(reply.sealed, context)).toBe("postgres://sealed");
     // Nobody else on the bus reads it: not another gateway, not the same one for another call.
@@ -228,7 +197,7 @@ describe("GetSecret", () => {
       () => reply.sealed && keys.open(reply.sealed, sealedReplyContext("SEALED_DB_URL", "req-2")),
     ).toThrow();
     const batch = await request(
-      client,
+      cluster.client,
       serviceOperations.getSecrets,
       {
         secrets: [{ secretName: "SEALED_DB_URL", description: "" }],
@@ -242,36 +211,38 @@ describe("GetSecret", () => {
     const sealed = batch.results[0]?.sealed;
     expect(sealed && keys.open(sealed, context)).toBe("postgres://sealed");
 
-    const eventsBefore = (await readAuditStream(natsUrl, namespace)).length;
+    const eventsBefore = (await readAuditStream(natsUrl, cluster.namespace)).length;
     const malformed = await request(
-      client,
+      cluster.client,
       serviceOperations.getSecret,
       { ...ask, replyKey: Buffer.alloc(5) },
       { timeoutMs: 10_000 },
     ).catch((error: unknown) => error);
     expect(malformed).toBeInstanceOf(BusError);
     expect(malformed).toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
-    expect((await readAuditStream(natsUrl, namespace)).length).toBe(eventsBefore);
+    expect((await readAuditStream(natsUrl, cluster.namespace)).length).toBe(eventsBefore);
   });
 
   it("stops serving a revoked token", async () => {
     const token = await approvedService("revoked-svc");
-    const row = (await admin().listServiceTokens()).serviceTokens.find(
+    const row = (await cluster.admin.listServiceTokens()).serviceTokens.find(
       (t) => t.serviceName === "revoked-svc",
     );
-    await admin().revokeToken(row?.id ?? "");
+    await cluster.admin.revokeToken(row?.id ?? "");
     expect(await refusal(getSecret(token, "ANYTHING"))).toMatchObject({ reason: "TOKEN_DENIED" });
-    expect(await refusal(admin().approveToken(row?.id ?? ""))).toMatchObject({ code: "FAILED_PRECONDITION" });
+    expect(await refusal(cluster.admin.approveToken(row?.id ?? ""))).toMatchObject({
+      code: "FAILED_PRECONDITION",
+    });
   });
 
   it("never changes an existing secret's description, and keeps the service's beside it", async () => {
     const token = await approvedService("drift");
-    await admin().putSecret("DRIFT_KEY", { value: "v" });
+    await cluster.admin.putSecret("DRIFT_KEY", { value: "v" });
     await refusal(getSecret(token, "DRIFT_KEY", "first description"));
-    let secret = (await admin().listSecrets("DRIFT_KEY")).secrets[0];
+    let secret = (await cluster.admin.listSecrets("DRIFT_KEY")).secrets[0];
     expect(secret?.description).toBe("");
     await refusal(getSecret(token, "DRIFT_KEY", "a different description"));
-    secret = (await admin().listSecrets("DRIFT_KEY")).secrets[0];
+    secret = (await cluster.admin.listSecrets("DRIFT_KEY")).secrets[0];
     expect(secret?.description).toBe("");
     expect((await accessRequestOf("DRIFT_KEY", "drift")).requestedDescription).toBe(
       "a different description",
@@ -280,14 +251,14 @@ describe("GetSecret", () => {
 
   it("counts reads exactly on the token and the access request", async () => {
     const token = await approvedService("counter");
-    await admin().putSecret("COUNTED", { value: "c" });
+    await cluster.admin.putSecret("COUNTED", { value: "c" });
     await refusal(getSecret(token, "COUNTED"));
-    await admin().approveAccess((await accessRequestOf("COUNTED", "counter")).id);
+    await cluster.admin.approveAccess((await accessRequestOf("COUNTED", "counter")).id);
     await Promise.all(Array.from({ length: 25 }, () => getSecret(token, "COUNTED")));
     await expect
       .poll(async () => (await accessRequestOf("COUNTED", "counter")).accessCount, { timeout: 5_000 })
       .toBe(25);
-    const tokenRow = (await admin().listServiceTokens()).serviceTokens.find(
+    const tokenRow = (await cluster.admin.listServiceTokens()).serviceTokens.find(
       (t) => t.serviceName === "counter",
     );
     expect(tokenRow?.accessCount).toBe(25);
@@ -307,7 +278,7 @@ describe("GetSecret", () => {
         (k) => k !== "NOT_FOUND/SECRET_STUB_CREATED" && k !== "PERMISSION_DENIED/ACCESS_PENDING",
       ),
     ).toEqual([]);
-    const sql = postgres(testDb.url, { max: 1 });
+    const sql = postgres(cluster.databaseUrl, { max: 1 });
     const [secrets] = await sql`select count(*)::int as n from secrets where name = 'STAMPEDE_SECRET'`;
     const [requests] =
       await sql`select count(*)::int as n from access_requests a join secrets s on s.id = a.secret_id
@@ -322,7 +293,7 @@ describe("admin operations", () => {
   it("refuses an admin operation without an acting admin", async () => {
     const error = await refusal(
       request(
-        client,
+        cluster.client,
         (await import("@secrets/bus")).adminOperations.listSecrets,
         {
           admin: { actor: "", requestId: "", ipAddress: "", userAgent: "" },
@@ -341,10 +312,10 @@ describe("admin operations", () => {
     const { sealValue, generateSealingKeyPair } = await import("@secrets/sealing");
     const stranger = sealValue(generateSealingKeyPair(), "x", "SEALED");
     const put = request(
-      client,
+      cluster.client,
       adminOperations.putSecret,
       {
-        admin: admin().admin,
+        admin: cluster.admin.admin,
         name: "SEALED",
         value: {
           keyId: stranger.keyId,
@@ -356,43 +327,43 @@ describe("admin operations", () => {
       { timeoutMs: 5_000 },
     );
     expect(await refusal(put)).toMatchObject({ code: "INVALID_ARGUMENT", reason: "SEALING_KEY_UNKNOWN" });
-    expect(await refusal(admin().deleteSecret("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
-    expect(await refusal(admin().approveAccess("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
-    expect(await refusal(admin().approveToken("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await refusal(cluster.admin.deleteSecret("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await refusal(cluster.admin.approveAccess("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await refusal(cluster.admin.approveToken("no-such-id"))).toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("grants a service access before it asks, and refuses unknown secrets", async () => {
-    await admin().putSecret("PREGRANTED", { value: "early" });
-    const first = await admin().grantAccess("PREGRANTED", "newcomer");
+    await cluster.admin.putSecret("PREGRANTED", { value: "early" });
+    const first = await cluster.admin.grantAccess("PREGRANTED", "newcomer");
     expect(first).toMatchObject({
       created: true,
       accessRequest: { status: AccessStatus.GRANTED, grantedBy: "test-admin" },
     });
-    expect((await admin().grantAccess("PREGRANTED", "newcomer")).created).toBe(false);
+    expect((await cluster.admin.grantAccess("PREGRANTED", "newcomer")).created).toBe(false);
     const token = await approvedService("newcomer");
     expect(await getSecret(token, "PREGRANTED")).toEqual({ value: "early" });
-    expect(await refusal(admin().grantAccess("NO_SUCH_SECRET", "newcomer"))).toMatchObject({
+    expect(await refusal(cluster.admin.grantAccess("NO_SUCH_SECRET", "newcomer"))).toMatchObject({
       code: "NOT_FOUND",
     });
-    expect(await refusal(admin().grantAccess("PREGRANTED", "Bad Name"))).toMatchObject({
+    expect(await refusal(cluster.admin.grantAccess("PREGRANTED", "Bad Name"))).toMatchObject({
       code: "INVALID_ARGUMENT",
     });
   });
 
   it("creates (then updates) by name, keeps the value when it is omitted, deletes with its requests", async () => {
-    const created = await admin().putSecret("LIFECYCLE", { description: "one", value: "v1" });
+    const created = await cluster.admin.putSecret("LIFECYCLE", { description: "one", value: "v1" });
     expect(created).toMatchObject({
       created: true,
       secret: { name: "LIFECYCLE", hasValue: true, createdBy: "test-admin" },
     });
-    const updated = await admin().putSecret("LIFECYCLE", { description: "two" });
+    const updated = await cluster.admin.putSecret("LIFECYCLE", { description: "two" });
     expect(updated).toMatchObject({ created: false, secret: { description: "two", hasValue: true } });
     const token = await approvedService("lifecycle");
     await refusal(getSecret(token, "LIFECYCLE"));
-    await admin().approveAccess((await accessRequestOf("LIFECYCLE", "lifecycle")).id);
+    await cluster.admin.approveAccess((await accessRequestOf("LIFECYCLE", "lifecycle")).id);
     expect(await getSecret(token, "LIFECYCLE")).toEqual({ value: "v1" });
-    await admin().deleteSecret(created.secret?.id ?? "");
-    const remaining = (await admin().listAccessRequests()).accessRequests.filter(
+    await cluster.admin.deleteSecret(created.secret?.id ?? "");
+    const remaining = (await cluster.admin.listAccessRequests()).accessRequests.filter(
       (r) => r.secretName === "LIFECYCLE",
     );
     expect(remaining).toEqual([]);
@@ -402,16 +373,16 @@ describe("admin operations", () => {
 describe("audit", () => {
   it("records every attempt and admin action, with no value or token in any event", async () => {
     const token = await approvedService("audited");
-    await admin().putSecret("AUDITED_SECRET", { value: "audited-plaintext-value" });
+    await cluster.admin.putSecret("AUDITED_SECRET", { value: "audited-plaintext-value" });
     await refusal(getSecret(token, "AUDITED_SECRET"));
-    await admin().approveAccess((await accessRequestOf("AUDITED_SECRET", "audited")).id);
+    await cluster.admin.approveAccess((await accessRequestOf("AUDITED_SECRET", "audited")).id);
     await getSecret(token, "AUDITED_SECRET");
     await expect
-      .poll(async () => (await readAuditStream(natsUrl, namespace)).map((e) => e.event.event), {
+      .poll(async () => (await readAuditStream(natsUrl, cluster.namespace)).map((e) => e.event.event), {
         timeout: 5_000,
       })
       .toEqual(expect.arrayContaining(["token.register", "token.approve", "secret.put", "access.approve"]));
-    const stored = await readAuditStream(natsUrl, namespace);
+    const stored = await readAuditStream(natsUrl, cluster.namespace);
     const gets = stored.filter(
       (e) => e.event.event === "secret.get" && e.event.secretName === "AUDITED_SECRET",
     );
@@ -437,19 +408,19 @@ describe("audit", () => {
 
   it("fails closed: no value leaves the vault when the audit stream refuses", async () => {
     const token = await approvedService("fail-closed");
-    await admin().putSecret("FAIL_CLOSED", { value: "must-not-leave" });
+    await cluster.admin.putSecret("FAIL_CLOSED", { value: "must-not-leave" });
     await refusal(getSecret(token, "FAIL_CLOSED"));
-    await admin().approveAccess((await accessRequestOf("FAIL_CLOSED", "fail-closed")).id);
+    await cluster.admin.approveAccess((await accessRequestOf("FAIL_CLOSED", "fail-closed")).id);
     expect(await getSecret(token, "FAIL_CLOSED")).toEqual({ value: "must-not-leave" });
-    await deleteAuditStream(natsUrl, namespace);
+    await deleteAuditStream(natsUrl, cluster.namespace);
     try {
       const error = await refusal(getSecret(token, "FAIL_CLOSED"));
       expect(error).toMatchObject({ code: "UNAVAILABLE", reason: "AUDIT_UNAVAILABLE" });
       expect(JSON.stringify(error)).not.toContain("must-not-leave");
       // An admin action while the stream is down is kept in the outbox and published once it is back.
-      await admin().putSecret("OUTBOX_WITNESS", { description: "recorded later" });
+      await cluster.admin.putSecret("OUTBOX_WITNESS", { description: "recorded later" });
     } finally {
-      await vaultBus.ensureStream({
+      await replica.bus.ensureStream({
         name: "AUDIT",
         subjects: ["v1.audit.events"],
         retention: "workqueue",
@@ -461,7 +432,9 @@ describe("audit", () => {
     await expect
       .poll(
         async () =>
-          (await readAuditStream(natsUrl, namespace)).some((e) => e.event.secretName === "OUTBOX_WITNESS"),
+          (await readAuditStream(natsUrl, cluster.namespace)).some(
+            (e) => e.event.secretName === "OUTBOX_WITNESS",
+          ),
         {
           timeout: 10_000,
         },
@@ -475,7 +448,7 @@ describe("admin authentication", () => {
   const sha256 = (text: string) => new Bun.CryptoHasher("sha256").update(text).digest("hex");
   const auth = adminOperations;
   const call = <Req, Rep>(op: Operation<Req, Rep>, message: Req) =>
-    request(client, op, message, { timeoutMs: 5_000 });
+    request(cluster.client, op, message, { timeoutMs: 5_000 });
   const who = { ipAddress: "10.1.1.1", userAgent: "browser", requestId: "r" };
 
   it("accepts the bootstrap token by its hash, and nothing else", async () => {
@@ -491,7 +464,7 @@ describe("admin authentication", () => {
     // The refused token is in the audit trail, with where it came from (never the hash itself).
     await expect
       .poll(async () =>
-        (await readAuditStream(natsUrl, namespace))
+        (await readAuditStream(natsUrl, cluster.namespace))
           .map((e) => e.event)
           .filter((e) => e.event === "admin.login" && e.subject === "bearer token")
           .map((e) => ({ success: e.success, reason: e.reason, ip: e.ipAddress, requestId: e.requestId })),
@@ -519,7 +492,7 @@ describe("admin authentication", () => {
     expect(failed).toMatchObject({ code: "UNAUTHENTICATED" });
     await expect
       .poll(async () =>
-        (await readAuditStream(natsUrl, namespace))
+        (await readAuditStream(natsUrl, cluster.namespace))
           .filter((e) => e.event.event.startsWith("admin.log"))
           .map((e) => [e.event.event, e.event.success]),
       )
@@ -533,7 +506,7 @@ describe("admin authentication", () => {
   });
 
   it("creates, lists and revokes admin tokens from the CLI; revoking ends their sessions", async () => {
-    const env = { ...process.env, DATABASE_URL: testDb.url, SECRETS_DATA_DIR: dataDir };
+    const env = { ...process.env, DATABASE_URL: cluster.databaseUrl, SECRETS_DATA_DIR: cluster.dataDir };
     const cli = (...args: string[]) => {
       const run = Bun.spawnSync(["bun", join(import.meta.dirname, "cli/admin-token.ts"), ...args], { env });
       return { code: run.exitCode, out: run.stdout.toString(), err: run.stderr.toString() };
@@ -561,30 +534,35 @@ describe("admin authentication", () => {
 
 describe("secret versions", () => {
   const listVersions = (id: string) =>
-    request(client, adminOperations.listSecretVersions, { admin: admin().admin, id }, { timeoutMs: 5_000 });
+    request(
+      cluster.client,
+      adminOperations.listSecretVersions,
+      { admin: cluster.admin.admin, id },
+      { timeoutMs: 5_000 },
+    );
   const rollback = (id: string, version: number, expectedVersion?: number) =>
     request(
-      client,
+      cluster.client,
       adminOperations.rollbackSecret,
-      { admin: admin().admin, id, version, expectedVersion },
+      { admin: cluster.admin.admin, id, version, expectedVersion },
       { timeoutMs: 5_000 },
     );
 
   it("keeps each value as a version, rolls back as a new version, and announces each change", async () => {
     const changes: { secretName: string; version: number; deleted: boolean }[] = [];
     const subscription = subscribe(
-      client,
+      cluster.client,
       secretChangedTopic,
       (change) => changes.push(change),
       () => {},
     );
-    await client.flush();
+    await cluster.client.flush();
     const token = await approvedService("versioned");
-    const first = await admin().putSecret("VERSIONED", { value: "one" });
+    const first = await cluster.admin.putSecret("VERSIONED", { value: "one" });
     expect(first.secret?.version).toBe(1);
-    await admin().putSecret("VERSIONED", { value: "two" });
-    await admin().putSecret("VERSIONED", { description: "no new value, no new version" });
-    const third = await admin().putSecret("VERSIONED", { value: "three" });
+    await cluster.admin.putSecret("VERSIONED", { value: "two" });
+    await cluster.admin.putSecret("VERSIONED", { description: "no new value, no new version" });
+    const third = await cluster.admin.putSecret("VERSIONED", { value: "three" });
     expect(third.secret?.version).toBe(3);
     const id = third.secret?.id ?? "";
     const listed = await listVersions(id);
@@ -600,13 +578,13 @@ describe("secret versions", () => {
     expect(rolled.secret?.version).toBe(4);
     expect((await listVersions(id)).versions[0]).toMatchObject({ version: 4, restoredFrom: 1 });
     await refusal(getSecret(token, "VERSIONED"));
-    await admin().approveAccess((await accessRequestOf("VERSIONED", "versioned")).id);
+    await cluster.admin.approveAccess((await accessRequestOf("VERSIONED", "versioned")).id);
     expect(await getSecret(token, "VERSIONED")).toEqual({ value: "one" });
 
     await expect
       .poll(() => changes.filter((c) => c.secretName === "VERSIONED").map((c) => c.version))
       .toEqual([1, 2, 3, 4]);
-    await admin().deleteSecret(id);
+    await cluster.admin.deleteSecret(id);
     await expect
       .poll(() => changes.at(-1))
       .toMatchObject({ secretName: "VERSIONED", deleted: true, version: 0 });
@@ -614,17 +592,23 @@ describe("secret versions", () => {
   });
 
   it("refuses a stale check-and-set, and an unknown version", async () => {
-    const created = await admin().putSecret("CAS_SECRET", { value: "a" });
+    const created = await cluster.admin.putSecret("CAS_SECRET", { value: "a" });
     const id = created.secret?.id ?? "";
     const put = (value: string, expectedVersion: number) =>
       request(
-        client,
+        cluster.client,
         adminOperations.putSecret,
-        { admin: admin().admin, name: "CAS_SECRET", value: undefined, expectedVersion, description: value },
+        {
+          admin: cluster.admin.admin,
+          name: "CAS_SECRET",
+          value: undefined,
+          expectedVersion,
+          description: value,
+        },
         { timeoutMs: 5_000 },
       );
     expect(await put("fresh", 1)).toMatchObject({ secret: { version: 1, description: "fresh" } });
-    await admin().putSecret("CAS_SECRET", { value: "b" });
+    await cluster.admin.putSecret("CAS_SECRET", { value: "b" });
     expect(await refusal(put("stale", 1))).toMatchObject({ code: "CONFLICT", reason: "VERSION_CONFLICT" });
     expect(await refusal(rollback(id, 1, 1))).toMatchObject({ code: "CONFLICT", reason: "VERSION_CONFLICT" });
     expect(await refusal(rollback(id, 99))).toMatchObject({ code: "NOT_FOUND" });
@@ -632,15 +616,15 @@ describe("secret versions", () => {
 
   it("refuses a ciphertext put back as the current value from an older version or another secret", async () => {
     const token = await approvedService("swapped");
-    const a = (await admin().putSecret("SWAP_A", { value: "a-first" })).secret?.id ?? "";
-    await admin().putSecret("SWAP_A", { value: "a-second" });
-    const b = (await admin().putSecret("SWAP_B", { value: "b-only" })).secret?.id ?? "";
+    const a = (await cluster.admin.putSecret("SWAP_A", { value: "a-first" })).secret?.id ?? "";
+    await cluster.admin.putSecret("SWAP_A", { value: "a-second" });
+    const b = (await cluster.admin.putSecret("SWAP_B", { value: "b-only" })).secret?.id ?? "";
     for (const name of ["SWAP_A", "SWAP_B"]) {
       await refusal(getSecret(token, name));
-      await admin().approveAccess((await accessRequestOf(name, "swapped")).id);
+      await cluster.admin.approveAccess((await accessRequestOf(name, "swapped")).id);
     }
     expect(await getSecret(token, "SWAP_A")).toEqual({ value: "a-second" });
-    const sql = postgres(testDb.url, { max: 1 });
+    const sql = postgres(cluster.databaseUrl, { max: 1 });
     // What someone with write access to the database alone can do: copy envelopes between rows.
     const swaps: [string, string, () => Promise<unknown>][] = [
       [
@@ -666,7 +650,7 @@ describe("secret versions", () => {
       for (const [name, what, swap] of swaps) {
         await swap();
         // A description-only change announces the secret, so no vault answers from a cached row.
-        await admin().putSecret(name, { description: `after: ${what}` });
+        await cluster.admin.putSecret(name, { description: `after: ${what}` });
         const refused = await refusal(getSecret(token, name));
         expect(refused, what).toMatchObject({ code: "INTERNAL" });
         expect(JSON.stringify(refused)).not.toMatch(/a-first|a-second|b-only/);
@@ -679,7 +663,7 @@ describe("secret versions", () => {
   it("keeps only the newest versions", async () => {
     let id = "";
     for (let i = 1; i <= 8; i++)
-      id = (await admin().putSecret("PRUNED", { value: `v${i}` })).secret?.id ?? "";
+      id = (await cluster.admin.putSecret("PRUNED", { value: `v${i}` })).secret?.id ?? "";
     expect((await listVersions(id)).versions.map((v) => v.version)).toEqual([8, 7, 6, 5, 4]);
     expect(await refusal(rollback(id, 3))).toMatchObject({ code: "NOT_FOUND" });
   });

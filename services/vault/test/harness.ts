@@ -12,8 +12,8 @@ import { adminBusClient } from "../../../test/support/admin-bus-client.ts";
 import { deleteAuditStream } from "../../../test/support/audit-stream.ts";
 import { uniqueNamespace } from "../../../test/support/nats-server.ts";
 import { createTestDatabase } from "../../../test/support/postgres.ts";
-import { openDatabase } from "../src/db/connection.ts";
-import { loadOrCreateKeyring, loadOrCreateSealingKey } from "../src/keyring/index.ts";
+import { type Database, type OpenedDatabase, openDatabase } from "../src/db/connection.ts";
+import { type Keyring, loadOrCreateKeyring, loadOrCreateSealingKey } from "../src/keyring/index.ts";
 import { type RunningVault, startVault, type VaultOptions } from "../src/vault.ts";
 
 export const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
@@ -37,58 +37,100 @@ export function servingOnly(bus: Bus, serves: (subject: string) => boolean): Bus
   });
 }
 
+/** What every in-process vault runs with unless its suite says otherwise: short intervals, small limits. */
+export const testVaultOptions: VaultOptions = {
+  auditTimeoutMs: 2_000,
+  auditStream: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0 },
+  usageFlushIntervalMs: 100,
+  maxPendingTokens: 50,
+  outboxIntervalMs: 200,
+  adminSessionTtlMs: 3_600_000,
+};
+
+export interface ReplicaOptions {
+  /** Narrows what the replica serves (see `servingOnly`). */
+  wrap?: (bus: Bus) => Bus;
+  /** Merged over `testVaultOptions`. */
+  options?: Partial<VaultOptions>;
+  /** The replica's PostgreSQL pool size; default 5. */
+  maxConnections?: number;
+  /** Runs on the replica's database and key ring before the vault starts, to seed rows. */
+  beforeStart?: (opened: { db: Database; keyring: Keyring }) => Promise<void>;
+}
+
+/** One replica: the vault and what it was given, for suites that look underneath it. */
+export interface VaultReplica {
+  vault: RunningVault;
+  /** The replica's own connection, unwrapped. */
+  bus: Bus;
+  database: OpenedDatabase;
+  keyring: Keyring;
+}
+
 export interface VaultCluster {
   namespace: string;
   databaseUrl: string;
+  /** The key directory every replica shares. */
+  dataDir: string;
   /** The test's own connection, for requests and admin operations. */
   client: Bus;
   admin: ReturnType<typeof adminBusClient>;
-  /** Starts another replica on its own connection; `wrap` may narrow what it serves. */
-  startReplica(options?: { wrap?: (bus: Bus) => Bus; cache?: VaultOptions["cache"] }): Promise<RunningVault>;
+  /** Starts another replica on its own connection and database pool. */
+  startReplica(options?: ReplicaOptions): Promise<VaultReplica>;
+  /** Stops the replicas, newest first, then drops the database, the audit stream and the key directory. */
   dispose(): Promise<void>;
 }
 
-export async function startVaultCluster(): Promise<VaultCluster> {
-  const namespace = uniqueNamespace("vaultc");
+/**
+ * A fresh database, key directory and bus namespace with no replica yet; `name` prefixes the namespace.
+ *
+ * @example
+ * const cluster = await startVaultCluster({ name: "watch" });
+ * await cluster.startReplica({ options: { secretVersionsKept: 5 } });
+ */
+export async function startVaultCluster({ name = "vaultc" }: { name?: string } = {}): Promise<VaultCluster> {
+  const namespace = uniqueNamespace(name);
   const testDb = await createTestDatabase();
-  const dataDir = mkdtempSync(join(tmpdir(), "vault-cluster-"));
+  const dataDir = mkdtempSync(join(tmpdir(), `vault-${name}-`));
   const client = await connectNatsBus({
     url: natsUrl,
     namespace,
     logger: silentLogger,
-    name: "cluster-client",
+    name: `${name}-client`,
   });
   const stops: (() => Promise<void>)[] = [];
   return {
     namespace,
     databaseUrl: testDb.url,
+    dataDir,
     client,
     admin: adminBusClient(client),
     async startReplica(options = {}) {
-      const database = await openDatabase({ databaseUrl: testDb.url, dataDir, maxConnections: 5 });
-      const bus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "replica" });
+      const database = await openDatabase({
+        databaseUrl: testDb.url,
+        dataDir,
+        maxConnections: options.maxConnections ?? 5,
+      });
+      stops.push(() => database.close());
+      const keyring = await loadOrCreateKeyring({ dataDir });
+      await options.beforeStart?.({ db: database.db, keyring });
+      const bus = await connectNatsBus({
+        url: natsUrl,
+        namespace,
+        logger: silentLogger,
+        name: `${name}-replica`,
+      });
+      stops.push(() => bus.close());
       const vault = await startVault({
         bus: options.wrap ? options.wrap(bus) : bus,
         db: database.db,
-        keyring: await loadOrCreateKeyring({ dataDir }),
+        keyring,
         sealingKey: await loadOrCreateSealingKey({ dataDir }),
         logger: silentLogger,
-        options: {
-          auditTimeoutMs: 2_000,
-          auditStream: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0 },
-          usageFlushIntervalMs: 100,
-          maxPendingTokens: 50,
-          outboxIntervalMs: 200,
-          adminSessionTtlMs: 3_600_000,
-          ...(options.cache ? { cache: options.cache } : {}),
-        },
+        options: { ...testVaultOptions, ...options.options },
       });
-      stops.push(async () => {
-        await vault.stop();
-        await bus.close();
-        await database.close();
-      });
-      return vault;
+      stops.push(() => vault.stop());
+      return { vault, bus, database, keyring };
     },
     async dispose() {
       for (const stop of stops.reverse()) await stop();

@@ -21,10 +21,10 @@ const isAdmin = (subject: string) => subject.startsWith("v1.vault.admin.");
 
 beforeAll(async () => {
   cluster = await startVaultCluster();
-  await cluster.startReplica({ wrap: (bus) => servingOnly(bus, isAdmin), cache: longTtl });
+  await cluster.startReplica({ wrap: (bus) => servingOnly(bus, isAdmin), options: { cache: longTtl } });
   await cluster.startReplica({
     wrap: (bus) => servingOnly(bus, (subject) => !isAdmin(subject)),
-    cache: longTtl,
+    options: { cache: longTtl },
   });
 });
 
@@ -94,7 +94,7 @@ describe("caches on several vault replicas", () => {
     const short = await startVaultCluster();
     const sql = postgres(short.databaseUrl, { max: 1, onnotice: () => {} });
     try {
-      await short.startReplica({ cache: { ttlMs: 1_000, maxEntries: 1_000 } });
+      await short.startReplica({ options: { cache: { ttlMs: 1_000, maxEntries: 1_000 } } });
       const service = await approvedService(short, "ttl-svc");
       await short.admin.putSecret("TTL_SECRET", { value: "t-value" });
       const { accessRequest } = await short.admin.grantAccess("TTL_SECRET", "ttl-svc");

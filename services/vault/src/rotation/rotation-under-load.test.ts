@@ -3,77 +3,54 @@
  * the key, and the rewrap moves everything: zero failed reads, and every row on the new key afterwards.
  * Real PostgreSQL, real NATS, the vault wired as in production.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { adminOperations, type Bus, connectNatsBus, request, serviceOperations } from "@secrets/bus";
-import { silentLogger } from "@secrets/logger";
+import { adminOperations, request, serviceOperations } from "@secrets/bus";
 import { ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteAuditStream } from "../../../../test/support/audit-stream.ts";
-import { uniqueNamespace } from "../../../../test/support/nats-server.ts";
-import { createTestDatabase } from "../../../../test/support/postgres.ts";
-import { type OpenedDatabase, openDatabase } from "../db/connection.ts";
+import { startVaultCluster, type VaultCluster, type VaultReplica } from "../../test/harness.ts";
 import { accessRequests, secrets, secretVersions, serviceTokens } from "../db/schema.ts";
-import { type Keyring, loadOrCreateKeyring, loadOrCreateSealingKey } from "../keyring/index.ts";
 import { hashToken } from "../service-tokens/token-hash.ts";
-import { type RunningVault, startVault } from "../vault.ts";
 import { seedSecrets } from "./seed-secrets.ts";
 
-const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const namespace = uniqueNamespace("rot");
 const admin = { actor: "alice", requestId: "r", ipAddress: "", userAgent: "" };
 const serviceToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 
-let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-let opened: OpenedDatabase;
-let dataDir: string;
-let keyring: Keyring;
-let vaultBus: Bus;
-let client: Bus;
-let vault: RunningVault;
+let cluster: VaultCluster;
+let replica: VaultReplica;
 let seeded: { id: string; name: string; value: string }[];
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  dataDir = mkdtempSync(join(tmpdir(), "rotation-load-"));
-  opened = await openDatabase({ databaseUrl: testDb.url, dataDir, maxConnections: 20 });
-  keyring = await loadOrCreateKeyring({ dataDir });
-  seeded = await seedSecrets(opened.db, keyring, {
-    count: 10_000,
-    prefix: "LOAD",
-    valueOf: (i) => `load-value-${i}`,
-  });
-  const tokenId = Bun.randomUUIDv7();
-  await opened.db.insert(serviceTokens).values({
-    id: tokenId,
-    serviceName: "reader",
-    tokenHash: hashToken(serviceToken),
-    status: "approved",
-  });
-  await opened.db.insert(accessRequests).values(
-    seeded.slice(0, 200).map((secret) => ({
-      id: Bun.randomUUIDv7(),
-      secretId: secret.id,
-      serviceName: "reader",
-      status: "granted" as const,
-      grantedBy: "seed",
-    })),
-  );
-  vaultBus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "rotation-vault" });
-  client = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "rotation-client" });
-  vault = await startVault({
-    bus: vaultBus,
-    db: opened.db,
-    keyring,
-    sealingKey: await loadOrCreateSealingKey({ dataDir }),
-    logger: silentLogger,
+  cluster = await startVaultCluster({ name: "rot" });
+  replica = await cluster.startReplica({
+    maxConnections: 20,
+    async beforeStart({ db, keyring }) {
+      seeded = await seedSecrets(db, keyring, {
+        count: 10_000,
+        prefix: "LOAD",
+        valueOf: (i) => `load-value-${i}`,
+      });
+      const tokenId = Bun.randomUUIDv7();
+      await db.insert(serviceTokens).values({
+        id: tokenId,
+        serviceName: "reader",
+        tokenHash: hashToken(serviceToken),
+        status: "approved",
+      });
+      await db.insert(accessRequests).values(
+        seeded.slice(0, 200).map((secret) => ({
+          id: Bun.randomUUIDv7(),
+          secretId: secret.id,
+          serviceName: "reader",
+          status: "granted" as const,
+          grantedBy: "seed",
+        })),
+      );
+    },
     options: {
       auditTimeoutMs: 5_000,
       auditStream: { maxBytes: 512 * 1024 * 1024, maxAgeMs: 0 },
       usageFlushIntervalMs: 500,
       maxPendingTokens: 10,
-      adminSessionTtlMs: 3_600_000,
+      outboxIntervalMs: undefined, // the default sweep, as in production
       keyRotation: {
         rotationIntervalMs: 30 * 86_400_000,
         checkIntervalMs: 100,
@@ -85,17 +62,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await vault?.stop();
-  await vaultBus?.close();
-  await client?.close();
-  await opened?.close();
-  await deleteAuditStream(natsUrl, namespace);
-  await testDb?.drop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await cluster?.dispose();
 });
 
 describe("rotation under load", () => {
   it("rotates and rewraps 10,000 secrets with zero failed reads", { timeout: 180_000 }, async () => {
+    const { client } = cluster;
+    const { keyring, database: opened } = replica;
     const granted = seeded.slice(0, 200);
     const outcome = { reads: 0, failures: [] as string[] };
     let running = true;

@@ -2,31 +2,15 @@
  * AuthorizeWatch: the rules with fakes, then the whole operation through the bus on real PostgreSQL and
  * a real nats-server (the vault as `startVault` wires it).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import {
-  type Bus,
-  BusError,
-  connectNatsBus,
-  ErrorCode,
-  Reason,
-  request,
-  serviceOperations,
-} from "@secrets/bus";
+import { BusError, ErrorCode, Reason, request, serviceOperations } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminBusClient } from "../../../../test/support/admin-bus-client.ts";
-import { deleteAuditStream, readAuditStream } from "../../../../test/support/audit-stream.ts";
-import { uniqueNamespace } from "../../../../test/support/nats-server.ts";
-import { createTestDatabase } from "../../../../test/support/postgres.ts";
+import { readAuditStream } from "../../../../test/support/audit-stream.ts";
+import { natsUrl, newToken, startVaultCluster, type VaultCluster } from "../../test/harness.ts";
 import { type AuditFacts, auditUnavailable } from "../audit/audit-recorder.ts";
-import { openDatabase } from "../db/connection.ts";
-import { loadOrCreateKeyring, loadOrCreateSealingKey } from "../keyring/index.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
-import { type RunningVault, startVault } from "../vault.ts";
 import { createWatchService, describeNames, maxWatchedSecrets, type WatchDeps } from "./watch-service.ts";
 
 const caller = { requestId: "req-w", ipAddress: "10.0.0.9", userAgent: "grpc-node-js/1.14" };
@@ -180,20 +164,11 @@ describe("describeNames", () => {
 });
 
 describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
-  const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-  const namespace = uniqueNamespace("watch");
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let database: Awaited<ReturnType<typeof openDatabase>>;
-  let vaultBus: Bus;
-  let client: Bus;
-  let vault: RunningVault;
-  let dataDir: string;
-  const admin = () => adminBusClient(client);
-  const newToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  let cluster: VaultCluster;
 
   const authorizeWatch = (presented: string, secretNames: string[]) =>
     request(
-      client,
+      cluster.client,
       serviceOperations.authorizeWatch,
       { secretNames, token: presented, caller },
       { timeoutMs: 10_000 },
@@ -202,48 +177,24 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
   async function registeredService(serviceName: string): Promise<{ token: string; id: string }> {
     const presented = newToken();
     await request(
-      client,
+      cluster.client,
       serviceOperations.registerToken,
       { serviceName, serviceVersion: "1.0.0", token: presented, caller },
       { timeoutMs: 5_000 },
     );
-    const { serviceTokens } = await admin().listServiceTokens(ServiceTokenStatus.PENDING);
+    const { serviceTokens } = await cluster.admin.listServiceTokens(ServiceTokenStatus.PENDING);
     const row = serviceTokens.find((t) => t.serviceName === serviceName);
     if (!row) throw new Error(`no pending token for ${serviceName}`);
     return { token: presented, id: row.id };
   }
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    dataDir = mkdtempSync(join(tmpdir(), "vault-watch-test-"));
-    database = await openDatabase({ databaseUrl: testDb.url, dataDir, maxConnections: 10 });
-    vaultBus = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "watch-vault" });
-    client = await connectNatsBus({ url: natsUrl, namespace, logger: silentLogger, name: "watch-client" });
-    vault = await startVault({
-      bus: vaultBus,
-      db: database.db,
-      keyring: await loadOrCreateKeyring({ dataDir }),
-      sealingKey: await loadOrCreateSealingKey({ dataDir }),
-      logger: silentLogger,
-      options: {
-        auditTimeoutMs: 2_000,
-        auditStream: { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0 },
-        usageFlushIntervalMs: 100,
-        maxPendingTokens: 50,
-        outboxIntervalMs: 200,
-        adminSessionTtlMs: 3_600_000,
-      },
-    });
+    cluster = await startVaultCluster({ name: "watch" });
+    await cluster.startReplica({ maxConnections: 10 });
   });
 
   afterAll(async () => {
-    await vault?.stop();
-    await vaultBus?.close();
-    await client?.close();
-    await database?.close();
-    await deleteAuditStream(natsUrl, namespace);
-    await testDb?.drop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await cluster?.dispose();
   });
 
   it("authenticates like GetSecret: unknown, pending, denied", async () => {
@@ -253,7 +204,7 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
       code: "PERMISSION_DENIED",
       reason: "TOKEN_PENDING_APPROVAL",
     });
-    await admin().denyToken(pending.id);
+    await cluster.admin.denyToken(pending.id);
     expect(await refusal(authorizeWatch(pending.token, ["ANY"]))).toMatchObject({
       code: "PERMISSION_DENIED",
       reason: "TOKEN_DENIED",
@@ -262,13 +213,13 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
 
   it("returns granted secrets with their versions, and creates no stub nor access request", async () => {
     const service = await registeredService("watcher");
-    await admin().approveToken(service.id);
-    await admin().putSecret("WATCH_GRANTED", { value: "v1" });
-    await admin().putSecret("WATCH_GRANTED", { value: "v2" });
-    await admin().putSecret("WATCH_NO_VALUE", { description: "set later" });
-    await admin().putSecret("WATCH_NOT_GRANTED", { value: "x" });
-    await admin().grantAccess("WATCH_GRANTED", "watcher");
-    await admin().grantAccess("WATCH_NO_VALUE", "watcher");
+    await cluster.admin.approveToken(service.id);
+    await cluster.admin.putSecret("WATCH_GRANTED", { value: "v1" });
+    await cluster.admin.putSecret("WATCH_GRANTED", { value: "v2" });
+    await cluster.admin.putSecret("WATCH_NO_VALUE", { description: "set later" });
+    await cluster.admin.putSecret("WATCH_NOT_GRANTED", { value: "x" });
+    await cluster.admin.grantAccess("WATCH_GRANTED", "watcher");
+    await cluster.admin.grantAccess("WATCH_NO_VALUE", "watcher");
 
     const reply = await authorizeWatch(service.token, [
       "WATCH_NOT_GRANTED",
@@ -281,7 +232,7 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
       { secretName: "WATCH_NO_VALUE", version: 0 },
     ]);
 
-    const sql = postgres(testDb.url, { max: 1 });
+    const sql = postgres(cluster.databaseUrl, { max: 1 });
     const stubs = await sql`select name from secrets where name = 'WATCH_MISSING'`;
     const requests = await sql`select a.status from access_requests a join secrets s on s.id = a.secret_id
       where s.name = 'WATCH_NOT_GRANTED'`;
@@ -290,7 +241,7 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
     expect(requests).toHaveLength(0);
 
     // A revoked token is refused on the next check: the gateway ends the stream.
-    await admin().revokeToken(service.id);
+    await cluster.admin.revokeToken(service.id);
     expect(await refusal(authorizeWatch(service.token, ["WATCH_GRANTED"]))).toMatchObject({
       reason: "TOKEN_DENIED",
     });
@@ -298,28 +249,28 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
 
   it("drops a secret whose access was denied, and one that was deleted", async () => {
     const service = await registeredService("watch-drops");
-    await admin().approveToken(service.id);
-    const kept = await admin().putSecret("WATCH_DENY_ME", { value: "d" });
-    const gone = await admin().putSecret("WATCH_DELETE_ME", { value: "g" });
-    const grant = await admin().grantAccess("WATCH_DENY_ME", "watch-drops");
-    await admin().grantAccess("WATCH_DELETE_ME", "watch-drops");
+    await cluster.admin.approveToken(service.id);
+    const kept = await cluster.admin.putSecret("WATCH_DENY_ME", { value: "d" });
+    const gone = await cluster.admin.putSecret("WATCH_DELETE_ME", { value: "g" });
+    const grant = await cluster.admin.grantAccess("WATCH_DENY_ME", "watch-drops");
+    await cluster.admin.grantAccess("WATCH_DELETE_ME", "watch-drops");
     const names = ["WATCH_DENY_ME", "WATCH_DELETE_ME"];
     expect((await authorizeWatch(service.token, names)).secrets).toHaveLength(2);
-    await admin().denyAccess(grant.accessRequest?.id ?? "");
-    await admin().deleteSecret(gone.secret?.id ?? "");
+    await cluster.admin.denyAccess(grant.accessRequest?.id ?? "");
+    await cluster.admin.deleteSecret(gone.secret?.id ?? "");
     expect((await authorizeWatch(service.token, names)).secrets).toEqual([]);
     expect(kept.secret?.name).toBe("WATCH_DENY_ME");
   });
 
   it("records one secret.watch event per authorization, with no token in it", async () => {
     const service = await registeredService("watch-audited");
-    await admin().approveToken(service.id);
-    await admin().putSecret("WATCH_AUDITED", { value: "audited-watch-value" });
-    await admin().grantAccess("WATCH_AUDITED", "watch-audited");
+    await cluster.admin.approveToken(service.id);
+    await cluster.admin.putSecret("WATCH_AUDITED", { value: "audited-watch-value" });
+    await cluster.admin.grantAccess("WATCH_AUDITED", "watch-audited");
     await authorizeWatch(service.token, ["WATCH_AUDITED", "WATCH_AUDITED_OTHER"]);
     await authorizeWatch(service.token, ["WATCH_AUDITED"]);
     const watches = async () =>
-      (await readAuditStream(natsUrl, namespace)).filter(
+      (await readAuditStream(natsUrl, cluster.namespace)).filter(
         (e) => e.event.event === "secret.watch" && e.event.serviceName === "watch-audited",
       );
     await expect.poll(async () => (await watches()).length, { timeout: 5_000 }).toBe(2);
