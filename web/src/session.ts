@@ -5,9 +5,8 @@
  */
 import type { QueryClient } from "@tanstack/vue-query";
 import { ref } from "vue";
-import { api, onUnauthenticated } from "./api/http.ts";
+import { adminApi, call, onUnauthenticated } from "./api/http.ts";
 import { queryKeys } from "./api/queries.ts";
-import type { Session } from "./api/types.ts";
 
 /** Shown above the login form: why the admin is there. */
 export const loginNotice = ref("");
@@ -27,7 +26,7 @@ function signedOut(client: QueryClient): void {
 }
 
 export async function signIn(client: QueryClient, token: string): Promise<void> {
-  const session = await api<Session>("/session", { method: "POST", body: { token } });
+  const session = await call(adminApi.POST("/session", { body: { token } }));
   loginNotice.value = "";
   client.setQueryData(queryKeys.session, session);
   // The sign-in reply says who; `GET /session` also says what to warn about (the bootstrap token).
@@ -36,7 +35,7 @@ export async function signIn(client: QueryClient, token: string): Promise<void> 
 
 export async function signOut(client: QueryClient): Promise<void> {
   try {
-    await api("/session", { method: "DELETE" });
+    await call(adminApi.DELETE("/session"));
   } finally {
     loginNotice.value = "You have signed out.";
     signedOut(client);

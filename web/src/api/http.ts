@@ -1,9 +1,12 @@
 /**
- * `fetch` against the admin API on this origin with the session cookie. Every failure becomes an
- * `ApiFailure` carrying the API's code, message and per-field problems; a 401 also tells the listener
- * registered with `onUnauthenticated`, which sends the dashboard back to the login page.
+ * The admin API client (openapi-fetch, typed by the OpenAPI document) with the session cookie. Every
+ * failure becomes an `ApiFailure` carrying the API's code, message and per-field problems; a 401 also
+ * tells the listener registered with `onUnauthenticated`, which sends the dashboard back to the login
+ * page.
  */
-import type { ErrorBody, FieldProblem } from "./types.ts";
+import createClient from "openapi-fetch";
+import type { ErrorBody, FieldProblem } from "./models.ts";
+import type { paths } from "./schema.ts";
 
 export class ApiFailure extends Error {
   override readonly name = "ApiFailure";
@@ -30,54 +33,57 @@ function isErrorBody(body: unknown): body is ErrorBody {
   return typeof body === "object" && body !== null && "error" in body && typeof body.error === "object";
 }
 
-async function failure(response: Response): Promise<ApiFailure> {
-  const body: unknown = await response.json().catch(() => undefined);
+function failure(status: number, body: unknown): ApiFailure {
   if (isErrorBody(body)) {
     const { code, message, fields, requestId } = body.error;
-    return new ApiFailure(response.status, code, message, fields ?? [], requestId);
+    return new ApiFailure(status, code, message, fields ?? [], requestId);
   }
-  return new ApiFailure(response.status, "UNKNOWN", `The admin API answered ${response.status}`);
+  return new ApiFailure(status, "UNKNOWN", `The admin API answered ${status}`);
 }
 
-export interface RequestOptions {
-  method?: "GET" | "POST" | "DELETE";
-  body?: unknown;
-  query?: Record<string, string | number | boolean | undefined>;
-  signal?: AbortSignal;
-}
-
-/** One admin API call; resolves with the parsed JSON (undefined for 204). */
-export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
+function serializeQuery(query: Record<string, unknown>): string {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(options.query ?? {})) {
+  for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== "") search.set(key, String(value));
   }
-  const url = search.size > 0 ? `${path}?${search}` : path;
-  let response: Response;
+  return search.toString();
+}
+
+/**
+ * The admin API on this origin, its paths, parameters and bodies typed from the OpenAPI document
+ * (`schema.ts`, generated). Calls go through `call`, which turns failures into `ApiFailure`s.
+ */
+export const adminApi = createClient<paths>({
+  credentials: "same-origin",
+  // The API never redirects: one that did would be someone else's answer.
+  redirect: "error",
+  headers: { accept: "application/json" },
+  querySerializer: serializeQuery,
+});
+
+/** What every `adminApi` method resolves with. */
+interface Answer<Data> {
+  data?: Data;
+  error?: unknown;
+  response: Response;
+}
+
+/** One admin API call's data (undefined for 204); a failure rejects with an `ApiFailure`. */
+export async function call<Data>(pending: Promise<Answer<Data>>): Promise<Data> {
+  let answer: Answer<Data>;
   try {
-    response = await fetch(url, {
-      method: options.method ?? "GET",
-      credentials: "same-origin",
-      // The API never redirects: one that did would be someone else's answer.
-      redirect: "error",
-      headers:
-        options.body === undefined
-          ? { accept: "application/json" }
-          : { accept: "application/json", "content-type": "application/json" },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
-    });
+    answer = await pending;
   } catch (cause) {
     if (cause instanceof DOMException && cause.name === "AbortError") throw cause;
     throw new ApiFailure(0, "NETWORK", "The admin API cannot be reached; check your connection");
   }
+  const { response } = answer;
   if (!response.ok) {
-    const error = await failure(response);
+    const error = failure(response.status, answer.error);
     if (response.status === 401) unauthenticatedListener?.();
     throw error;
   }
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
+  return answer.data as Data;
 }
 
 /** A message for a person, whatever failed. */

@@ -12,22 +12,15 @@ import {
   useQueryClient,
 } from "@tanstack/vue-query";
 import { computed, type Ref, ref } from "vue";
-import { api } from "./http.ts";
+import { adminApi, call } from "./http.ts";
 import type {
-  AccessRequest,
-  AccessRequestPage,
-  AuditPage,
-  AuditVerification,
+  AccessRequestView,
   KeyStatus,
-  RotationStarted,
-  Secret,
-  SecretPage,
-  SecretVersionList,
-  ServiceToken,
-  ServiceTokenPage,
-  Session,
-  TokenStatus,
-} from "./types.ts";
+  PutSecretBody,
+  RollbackBody,
+  SecretView,
+  ServiceTokenStatusName,
+} from "./models.ts";
 
 /** How often the navigation's counts and the approval lists refresh. */
 export const pollMs = 5_000;
@@ -50,7 +43,7 @@ export const queryKeys = {
 export function useSession() {
   return useQuery({
     queryKey: queryKeys.session,
-    queryFn: ({ signal }) => api<Session>("/session", { signal }).catch(signedOutOn401),
+    queryFn: ({ signal }) => call(adminApi.GET("/session", { signal })).catch(signedOutOn401),
     staleTime: Number.POSITIVE_INFINITY,
     retry: false,
   });
@@ -67,10 +60,12 @@ export function useSecretsPage(q: Ref<string>, cursor: Ref<string | undefined>) 
   return useQuery({
     queryKey: [...queryKeys.secrets, "page", q, cursor],
     queryFn: ({ signal }) =>
-      api<SecretPage>("/secrets", {
-        query: { q: q.value.trim(), cursor: cursor.value, limit: secretsPageSize },
-        signal,
-      }),
+      call(
+        adminApi.GET("/secrets", {
+          params: { query: { q: q.value.trim(), cursor: cursor.value, limit: secretsPageSize } },
+          signal,
+        }),
+      ),
     placeholderData: keepPreviousData,
   });
 }
@@ -79,10 +74,12 @@ export function useSecretsPage(q: Ref<string>, cursor: Ref<string | undefined>) 
  * The secret with exactly this name as the API has it now, or undefined when there is none: searched by
  * name (`q` also matches other names and descriptions, hence the exact match), a bounded number of pages.
  */
-export async function findSecret(name: string): Promise<Secret | undefined> {
+export async function findSecret(name: string): Promise<SecretView | undefined> {
   let cursor: string | undefined;
   for (let page = 0; page < 5; page++) {
-    const result = await api<SecretPage>("/secrets", { query: { q: name, limit: 1000, cursor } });
+    const result = await call(
+      adminApi.GET("/secrets", { params: { query: { q: name, limit: 1000, cursor } } }),
+    );
     const found = result.secrets.find((secret) => secret.name === name);
     if (found || !result.nextCursor) return found;
     cursor = result.nextCursor;
@@ -96,7 +93,7 @@ export function useSecretVersions(id: Ref<string | undefined>) {
     queryKey: [...queryKeys.secrets, "versions", id],
     enabled: computed(() => id.value !== undefined),
     queryFn: ({ signal }) =>
-      api<SecretVersionList>(`/secrets/${encodeURIComponent(id.value ?? "")}/versions`, { signal }),
+      call(adminApi.GET("/secrets/{id}/versions", { params: { path: { id: id.value ?? "" } }, signal })),
     staleTime: 0,
   });
 }
@@ -109,10 +106,12 @@ export function useMissingSecrets(cursor: Ref<string | undefined> = ref<string |
   return useQuery({
     queryKey: [...queryKeys.secrets, "missing", cursor],
     queryFn: ({ signal }) =>
-      api<SecretPage>("/secrets", {
-        query: { missing: true, limit: approvalsPageSize, cursor: cursor.value },
-        signal,
-      }),
+      call(
+        adminApi.GET("/secrets", {
+          params: { query: { missing: true, limit: approvalsPageSize, cursor: cursor.value } },
+          signal,
+        }),
+      ),
     placeholderData: keepPreviousData,
     refetchInterval: pollMs,
   });
@@ -123,10 +122,12 @@ export function usePendingAccessRequests(cursor: Ref<string | undefined> = ref<s
   return useQuery({
     queryKey: [...queryKeys.accessRequests, "pending", cursor],
     queryFn: ({ signal }) =>
-      api<AccessRequestPage>("/access-requests", {
-        query: { status: "pending", limit: approvalsPageSize, cursor: cursor.value },
-        signal,
-      }),
+      call(
+        adminApi.GET("/access-requests", {
+          params: { query: { status: "pending", limit: approvalsPageSize, cursor: cursor.value } },
+          signal,
+        }),
+      ),
     placeholderData: keepPreviousData,
     refetchInterval: pollMs,
   });
@@ -138,14 +139,16 @@ export function useGrantedSecrets(serviceName: Ref<string | undefined>) {
     queryKey: [...queryKeys.accessRequests, "granted", serviceName],
     enabled: computed(() => serviceName.value !== undefined),
     queryFn: async ({ signal }) => {
-      const granted: AccessRequest[] = [];
+      const granted: AccessRequestView[] = [];
       let cursor: string | undefined;
       // Grants are listed for every service; keep this service's, a bounded number of pages.
       for (let page = 0; page < 10; page++) {
-        const result = await api<AccessRequestPage>("/access-requests", {
-          query: { status: "granted", limit: 1000, cursor },
-          signal,
-        });
+        const result = await call(
+          adminApi.GET("/access-requests", {
+            params: { query: { status: "granted", limit: 1000, cursor } },
+            signal,
+          }),
+        );
         granted.push(...result.accessRequests.filter((r) => r.serviceName === serviceName.value));
         if (!result.nextCursor) break;
         cursor = result.nextCursor;
@@ -160,23 +163,27 @@ export function usePendingServiceTokens(cursor: Ref<string | undefined> = ref<st
   return useQuery({
     queryKey: [...queryKeys.serviceTokens, "pending", cursor],
     queryFn: ({ signal }) =>
-      api<ServiceTokenPage>("/service-tokens", {
-        query: { status: "pending", limit: approvalsPageSize, cursor: cursor.value },
-        signal,
-      }),
+      call(
+        adminApi.GET("/service-tokens", {
+          params: { query: { status: "pending", limit: approvalsPageSize, cursor: cursor.value } },
+          signal,
+        }),
+      ),
     placeholderData: keepPreviousData,
     refetchInterval: pollMs,
   });
 }
 
-export function useServiceTokens(status: Ref<TokenStatus | "">, cursor: Ref<string | undefined>) {
+export function useServiceTokens(status: Ref<ServiceTokenStatusName | "">, cursor: Ref<string | undefined>) {
   return useQuery({
     queryKey: [...queryKeys.serviceTokens, "page", status, cursor],
     queryFn: ({ signal }) =>
-      api<ServiceTokenPage>("/service-tokens", {
-        query: { status: status.value, cursor: cursor.value, limit: 50 },
-        signal,
-      }),
+      call(
+        adminApi.GET("/service-tokens", {
+          params: { query: { status: status.value || undefined, cursor: cursor.value, limit: 50 } },
+          signal,
+        }),
+      ),
     placeholderData: keepPreviousData,
     refetchInterval: pollMs * 2,
   });
@@ -201,10 +208,19 @@ export function useAudit(filters: Ref<AuditFilters>) {
   return useInfiniteQuery({
     queryKey: [...queryKeys.audit, filters],
     queryFn: ({ signal, pageParam }) =>
-      api<AuditPage>("/audit", {
-        query: { ...filters.value, limit: auditPageSize, cursor: pageParam },
-        signal,
-      }),
+      call(
+        adminApi.GET("/audit", {
+          params: {
+            query: {
+              ...filters.value,
+              outcome: filters.value.outcome || undefined,
+              limit: auditPageSize,
+              cursor: pageParam,
+            },
+          },
+          signal,
+        }),
+      ),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: keepPreviousData,
@@ -215,7 +231,7 @@ export function useAudit(filters: Ref<AuditFilters>) {
 export function useAuditVerification() {
   return useMutation({
     mutationFn: (range: { from: string; to: string }) =>
-      api<AuditVerification>("/audit/verify", { query: range }),
+      call(adminApi.GET("/audit/verify", { params: { query: range } })),
   });
 }
 
@@ -232,56 +248,46 @@ function useChange<Input, Result>(
   });
 }
 
-export interface SecretInput {
-  name: string;
-  description?: string;
-  value?: string;
-  /** Check-and-set: the version the admin saw; the API answers 409 if the secret has moved on since. */
-  expectedVersion?: number;
-}
+/** A secret to create or update; `expectedVersion` is the check-and-set (409 if it moved on since). */
+export type SecretInput = PutSecretBody;
 
 export const useSaveSecret = () =>
   useChange(
-    (input: SecretInput) => api<{ secret: Secret }>("/secrets", { method: "POST", body: input }),
+    (input: SecretInput) => call(adminApi.POST("/secrets", { body: input })),
     [queryKeys.secrets, queryKeys.accessRequests],
   );
 
-export interface RollbackInput {
-  id: string;
-  /** The kept version whose value becomes current again, as a new version. */
-  version: number;
-  /** Check-and-set: the current version the admin saw. */
-  expectedVersion?: number;
-}
+/** The secret's id, the kept version to restore as a new one, and the current version the admin saw. */
+export type RollbackInput = RollbackBody & { id: string };
 
 export const useRollbackSecret = () =>
   useChange(
     ({ id, ...body }: RollbackInput) =>
-      api<{ secret: Secret }>(`/secrets/${encodeURIComponent(id)}/rollback`, { method: "POST", body }),
+      call(adminApi.POST("/secrets/{id}/rollback", { params: { path: { id } }, body })),
     [queryKeys.secrets],
   );
 
 export const useDeleteSecret = () =>
   useChange(
-    (id: string) => api<undefined>(`/secrets/${encodeURIComponent(id)}`, { method: "DELETE" }),
+    (id: string) => call(adminApi.DELETE("/secrets/{id}", { params: { path: { id } } })),
     [queryKeys.secrets, queryKeys.accessRequests, queryKeys.serviceTokens],
   );
 
 export const useDecideAccess = () =>
   useChange(
     ({ id, decision }: { id: string; decision: "approve" | "deny" }) =>
-      api<{ accessRequest: AccessRequest }>(`/access-requests/${encodeURIComponent(id)}/${decision}`, {
-        method: "POST",
-      }),
+      call(
+        decision === "approve"
+          ? adminApi.POST("/access-requests/{id}/approve", { params: { path: { id } } })
+          : adminApi.POST("/access-requests/{id}/deny", { params: { path: { id } } }),
+      ),
     [queryKeys.accessRequests, queryKeys.secrets, queryKeys.serviceTokens],
   );
 
 export const useDecideToken = () =>
   useChange(
     ({ id, decision }: { id: string; decision: "approve" | "deny" | "revoke" }) =>
-      api<{ serviceToken: ServiceToken }>(`/service-tokens/${encodeURIComponent(id)}/${decision}`, {
-        method: "POST",
-      }),
+      call(adminApi.POST(`/service-tokens/{id}/${decision}`, { params: { path: { id } } })),
     [queryKeys.serviceTokens],
   );
 
@@ -289,7 +295,7 @@ export const useDecideToken = () =>
 export function useKeyStatus() {
   return useQuery({
     queryKey: queryKeys.keys,
-    queryFn: ({ signal }) => api<KeyStatus>("/keys", { signal }),
+    queryFn: ({ signal }) => call(adminApi.GET("/keys", { signal })),
     refetchInterval: (query) => ((query.state.data?.pendingRewrap ?? 0) > 0 ? rewrapPollMs : false),
   });
 }
@@ -298,7 +304,7 @@ export function useKeyStatus() {
 export function useRotateKey() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: () => api<RotationStarted>("/keys/rotate", { method: "POST" }),
+    mutationFn: () => call(adminApi.POST("/keys/rotate")),
     onSuccess: ({ rotatedAt, pendingRewrap }) => {
       client.setQueryData<KeyStatus>(queryKeys.keys, (status) =>
         status ? { ...status, lastRotatedAt: rotatedAt, pendingRewrap } : status,

@@ -10,6 +10,8 @@
  * - `t.Nullable` adds the 3.0 keyword `nullable` beside its `anyOf` with `type: "null"`: dropped.
  * - The plugin lists every body and response as JSON, multipart and plain text. Every route reads JSON
  *   and answers JSON (`http/json-body.ts`, `http/error-map.ts`): only `application/json` is kept.
+ * - Operation ids are camelCase (`getAccessRequests`, not `getAccess-requests`): generators turn them into
+ *   function names.
  * - A response never carries a field its schema does not declare (Elysia drops it, or refuses it in the
  *   contract tests), so response objects say `additionalProperties: false`, and generated clients get
  *   exact types.
@@ -28,6 +30,7 @@ export function toOpenApi31(generated: Json): Json {
   doc.openapi = openApiVersion;
   for (const item of Object.values<Json>(doc.paths ?? {})) {
     for (const operation of Object.values<Json>(item)) {
+      if (typeof operation.operationId === "string") operation.operationId = camelCase(operation.operationId);
       for (const parameter of operation.parameters ?? []) parameter.schema = mapSchema(parameter.schema);
       if (operation.requestBody) operation.requestBody.content = jsonOnly(operation.requestBody.content);
       for (const response of Object.values<Json>(operation.responses ?? {})) {
@@ -39,6 +42,10 @@ export function toOpenApi31(generated: Json): Json {
     }
   }
   return doc;
+}
+
+function camelCase(id: string): string {
+  return id.replace(/-([a-z0-9])/gi, (_, next: string) => next.toUpperCase());
 }
 
 function jsonOnly(content: Json): Json {
@@ -53,7 +60,8 @@ function mapSchema(schema: Json): Json {
   if (schema === null || typeof schema !== "object") return schema;
   const mapped: Json = {};
   for (const [key, value] of Object.entries<Json>(schema)) {
-    if (key === "nullable") continue;
+    // The plugin leaves keys holding undefined (`type` among them), which would hide the mapped ones.
+    if (key === "nullable" || value === undefined) continue;
     mapped[key] = key === "properties" ? mapEach(value) : mapSchema(value);
   }
   const numeric = coercedNumber(mapped);
