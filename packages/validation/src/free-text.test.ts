@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkSecretName, checkServiceName, stripControlAndFormat, tokenFingerprint } from "./index.ts";
+import { checkSecretName, checkServiceName, clip, stripControlAndFormat, tokenFingerprint } from "./index.ts";
 
 describe("stripControlAndFormat", () => {
   it.each([
@@ -32,5 +32,14 @@ describe("names refuse control and format characters", () => {
 describe("tokenFingerprint", () => {
   it("is the first 8 hex characters of the token's SHA-256", () => {
     expect(tokenFingerprint("AB12CD34EF567890")).toBe("ab12cd34");
+  });
+});
+
+describe("clip", () => {
+  it("cuts at the limit and marks the cut only when something was cut", () => {
+    expect(clip("abcdef", 3, "…")).toBe("abc…");
+    expect(clip("abc", 3, "…")).toBe("abc");
+    expect(clip("abcdef", 3)).toBe("abc");
+    expect(clip("", 3)).toBe("");
   });
 });

@@ -31,3 +31,15 @@ export function stripControlAndFormat(text: string, options: { keepLineBreaks?: 
 export function tokenFingerprint(tokenSha256Hex: string): string {
   return tokenSha256Hex.slice(0, 8).toLowerCase();
 }
+
+/**
+ * `text` cut to its first `maxLength` UTF-16 units, with `cutMarker` appended only when something was cut
+ * (so a reader can tell a clipped text from a whole one when the marker is given).
+ *
+ * @example
+ * clip("connection refused by 10.0.0.1", 10, "…") // "connection…"
+ * clip("payments", 256) // "payments"
+ */
+export function clip(text: string, maxLength: number, cutMarker = ""): string {
+  return text.length > maxLength ? `${text.slice(0, maxLength)}${cutMarker}` : text;
+}

@@ -1,6 +1,6 @@
 import type { AuditEvent } from "@secrets/proto/audit";
 import { AuditSinkName } from "../config.ts";
-import { type AuditSink, clip, failureReason, type SinkOutcome } from "../sinks/sink.ts";
+import { type AuditSink, clipReason, failureReason, type SinkOutcome } from "../sinks/sink.ts";
 import { type LokiConnection, lokiEndpoint, lokiHeaders } from "./loki-connection.ts";
 import { defaultMaxSpanMs, type LokiPushBody, lokiPushBody, lokiPushParts } from "./loki-push.ts";
 import { createRefusalCheck } from "./loki-refusal-check.ts";
@@ -75,7 +75,7 @@ export function createLokiSink(options: LokiSinkOptions): AuditSink {
     }
     const text = await response.text().catch(() => "");
     if (response.status === 204 || response.status === 200) return { status: "accepted" };
-    const reason = clip(`Loki answered ${response.status}${text ? `: ${text.trim()}` : ""}`);
+    const reason = clipReason(`Loki answered ${response.status}${text ? `: ${text.trim()}` : ""}`);
     if (response.status >= 500 || retriedClientStatuses.has(response.status) || response.status < 400) {
       const after = retryAfterMs(response);
       const mayBeTooLarge = sizeSuspectStatus(response.status);

@@ -3,6 +3,7 @@
  * do with each outcome (acknowledge, retry the same batch, or narrow it down and park what is refused).
  */
 import type { AuditEvent } from "@secrets/proto/audit";
+import { clip } from "@secrets/validation";
 import type { AuditSinkName } from "../config.ts";
 
 export type SinkOutcome =
@@ -38,11 +39,13 @@ export interface AuditSink {
 export function failureReason(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    return clip(`${error.name}${typeof code === "string" ? ` (${code})` : ""}: ${error.message}`);
+    return clipReason(`${error.name}${typeof code === "string" ? ` (${code})` : ""}: ${error.message}`);
   }
-  return clip(String(error));
+  return clipReason(String(error));
 }
 
-export function clip(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
+/** Longest failure reason logged or reported before it is cut (and marked with an ellipsis). */
+const maxReasonLength = 300;
+
+/** A failure reason cut to `maxReasonLength`, an ellipsis marking the cut. */
+export const clipReason = (text: string): string => clip(text, maxReasonLength, "…");

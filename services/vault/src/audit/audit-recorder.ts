@@ -9,6 +9,7 @@ import {
 } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { AuditEvent } from "@secrets/proto/audit";
+import { clip } from "@secrets/validation";
 
 /** What a workflow knows about an outcome; the recorder adds the id, the time and the level. */
 export interface AuditFacts {
@@ -42,7 +43,7 @@ export interface AuditRecorderDeps {
 
 /** Fields of a refused request may hold whatever the caller sent; the audit keeps a bounded prefix. */
 const maxFieldLength = 256;
-const clip = (text: string | undefined) => (text ?? "").slice(0, maxFieldLength);
+const clipField = (text: string | undefined) => clip(text ?? "", maxFieldLength);
 
 export const auditUnavailable = () =>
   new BusError(ErrorCode.UNAVAILABLE, "The audit trail is unavailable, so the request was refused", {
@@ -64,16 +65,16 @@ export function createAuditRecorder(deps: AuditRecorderDeps) {
       level: facts.level ?? (facts.success ? "info" : "warn"),
       event: facts.event,
       success: facts.success,
-      reason: clip(facts.reason),
-      secretId: clip(facts.secretId),
-      secretName: clip(facts.secretName),
-      serviceName: clip(facts.serviceName),
-      actor: clip(facts.actor),
-      targetId: clip(facts.targetId),
-      subject: clip(facts.subject),
-      requestId: clip(facts.requestId),
-      ipAddress: clip(facts.ipAddress),
-      userAgent: clip(facts.userAgent),
+      reason: clipField(facts.reason),
+      secretId: clipField(facts.secretId),
+      secretName: clipField(facts.secretName),
+      serviceName: clipField(facts.serviceName),
+      actor: clipField(facts.actor),
+      targetId: clipField(facts.targetId),
+      subject: clipField(facts.subject),
+      requestId: clipField(facts.requestId),
+      ipAddress: clipField(facts.ipAddress),
+      userAgent: clipField(facts.userAgent),
       refusedCalls: facts.refusedCalls ?? 0,
     });
   }
