@@ -4,11 +4,11 @@
  * database for the list and memory figures.
  */
 import { generateServiceToken } from "@secrets/sdk";
+import { adminHttpClient } from "@secrets/test/support/admin-http";
+import { newServiceToken, secretsClient } from "@secrets/test/support/grpc-client";
 import { openDatabase } from "../services/vault/src/db/connection.ts";
 import { loadOrCreateKeyring } from "../services/vault/src/keyring/index.ts";
 import { seedSecrets } from "../services/vault/src/rotation/seed-secrets.ts";
-import { adminHttpClient } from "../test/support/admin-http.ts";
-import { newServiceToken, secretsClient } from "../test/support/grpc-client.ts";
 import type { BenchStack } from "./stack.ts";
 
 export type Admin = ReturnType<ReturnType<typeof adminHttpClient>["as"]>;

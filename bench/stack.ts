@@ -7,12 +7,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deleteAuditStream } from "@secrets/test/support/audit-stream";
+import { type LokiReceiver, startLokiReceiver } from "@secrets/test/support/loki-receiver";
+import { freePort, uniqueNamespace } from "@secrets/test/support/nats-server";
+import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
 import type { Subprocess } from "bun";
 import { connect } from "nats";
-import { deleteAuditStream } from "../test/support/audit-stream.ts";
-import { type LokiReceiver, startLokiReceiver } from "../test/support/loki-receiver.ts";
-import { freePort, uniqueNamespace } from "../test/support/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../test/support/postgres.ts";
 import { repoRoot } from "./spawn.ts";
 
 export interface ServiceHandle {

@@ -12,17 +12,17 @@ import { AuditEventName, connectNatsBus, request, serviceOperations } from "@sec
 import { silentLogger } from "@secrets/logger";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
 import { ReplyKeyPair } from "@secrets/sealing";
+import { adminBusClient } from "@secrets/test/support/admin-bus-client";
+import { deleteAuditStream } from "@secrets/test/support/audit-stream";
+import { newServiceToken } from "@secrets/test/support/grpc-client";
+import { uniqueNamespace } from "@secrets/test/support/nats-server";
+import { createTestDatabase } from "@secrets/test/support/postgres";
 import { createAuditRecorder } from "../../services/vault/src/audit/audit-recorder.ts";
 import { openDatabase } from "../../services/vault/src/db/connection.ts";
 import { createDals } from "../../services/vault/src/db/dals.ts";
 import { loadOrCreateKeyring, loadOrCreateSealingKey } from "../../services/vault/src/keyring/index.ts";
 import { hashToken } from "../../services/vault/src/service-tokens/token-hash.ts";
 import { startVault } from "../../services/vault/src/vault.ts";
-import { adminBusClient } from "../../test/support/admin-bus-client.ts";
-import { deleteAuditStream } from "../../test/support/audit-stream.ts";
-import { newServiceToken } from "../../test/support/grpc-client.ts";
-import { uniqueNamespace } from "../../test/support/nats-server.ts";
-import { createTestDatabase } from "../../test/support/postgres.ts";
 import { quantile } from "../stats.ts";
 
 /** As a gateway asks: the vault seals the value to this key. */

@@ -5,12 +5,8 @@ import { silentLogger } from "@secrets/logger";
 import { SealingKeyReply, SealingKeyRequest } from "@secrets/proto/admin";
 import { AuditEvent } from "@secrets/proto/audit";
 import { VaultPingReply, VaultPingRequest } from "@secrets/proto/vault";
+import { type NatsServerHandle, startNatsServer, uniqueNamespace } from "@secrets/test/support/nats-server";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  type NatsServerHandle,
-  startNatsServer,
-  uniqueNamespace,
-} from "../../../test/support/nats-server.ts";
 import {
   type Bus,
   BusError,

@@ -4,10 +4,10 @@
  * setting, at once (nothing to wait for).
  */
 import { silentLogger } from "@secrets/logger";
+import { type NatsCluster, startNatsCluster } from "@secrets/test/support/nats-cluster";
+import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type NatsCluster, startNatsCluster } from "../../../test/support/nats-cluster.ts";
-import { uniqueNamespace } from "../../../test/support/nats-server.ts";
 import { BusError, ErrorCode } from "./errors.ts";
 import { connectNatsBus } from "./nats-bus.ts";
 import { auditStreamSpec } from "./operations.ts";

@@ -3,10 +3,10 @@
  * pending is lost when the connection closes.
  */
 import { silentLogger } from "@secrets/logger";
+import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { connect } from "nats";
 import { NodeTransport } from "nats/lib/src/node_transport.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { uniqueNamespace } from "../../../test/support/nats-server.ts";
 import { connectNatsBus } from "./nats-bus.ts";
 import { CoalescingTransport } from "./nats-transport.ts";
 

@@ -9,8 +9,8 @@ import { credentials, Metadata, status } from "@grpc/grpc-js";
 import { connectNatsBus, serve, serviceOperations, vaultQueue } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { SecretsServiceClient } from "@secrets/proto/secrets";
+import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { describe, expect, it } from "vitest";
-import { uniqueNamespace } from "../../../test/support/nats-server.ts";
 import { HealthClient, ServingStatus } from "./health-proto.ts";
 
 const mainPath = join(import.meta.dirname, "main.ts");

@@ -22,11 +22,11 @@ import {
 import { silentLogger } from "@secrets/logger";
 import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { TokenStatus } from "@secrets/proto/secrets";
+import { adminBusClient } from "@secrets/test/support/admin-bus-client";
+import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-stream";
+import { uniqueNamespace } from "@secrets/test/support/nats-server";
+import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminBusClient } from "../../../test/support/admin-bus-client.ts";
-import { deleteAuditStream, readAuditStream } from "../../../test/support/audit-stream.ts";
-import { uniqueNamespace } from "../../../test/support/nats-server.ts";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/postgres.ts";
 import { type DatabaseKind, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
 import { type RunningVault, startVault } from "./vault.ts";

@@ -16,9 +16,9 @@ import {
 import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { TokenStatus } from "@secrets/proto/secrets";
 import { ReplyKeyPair, sealedReplyContext } from "@secrets/sealing";
+import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-stream";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteAuditStream, readAuditStream } from "../../../test/support/audit-stream.ts";
 import {
   natsUrl,
   newToken,

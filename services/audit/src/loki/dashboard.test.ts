@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { auditLogLine } from "@secrets/bus";
 import { AuditEvent } from "@secrets/proto/audit";
+import { evaluatePipeline, parseLogql } from "@secrets/test/support/loki-logql";
 import { describe, expect, it } from "vitest";
-import { evaluatePipeline, parseLogql } from "../../../../test/support/loki-logql.ts";
 
 const dashboard = JSON.parse(
   readFileSync(join(import.meta.dirname, "../../../../deploy/grafana/dashboards/audit.json"), "utf8"),

@@ -1,8 +1,8 @@
 import { auditLogLine } from "@secrets/bus";
 import { AuditEvent } from "@secrets/proto/audit";
+import { evaluatePipeline } from "@secrets/test/support/loki-logql";
+import { parseLogql } from "@secrets/test/support/loki-receiver";
 import { describe, expect, it } from "vitest";
-import { evaluatePipeline } from "../../../../test/support/loki-logql.ts";
-import { parseLogql } from "../../../../test/support/loki-receiver.ts";
 import type { AuditQuery } from "../query/audit-query.ts";
 import { auditLogql, eventByIdLogql, lineFragment, logqlString } from "./logql.ts";
 

@@ -1,7 +1,7 @@
 import { ErrorCode } from "@secrets/bus";
 import { AuditEvent } from "@secrets/proto/audit";
+import { type LokiReceiver, LokiVersion, startLokiReceiver } from "@secrets/test/support/loki-receiver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LokiReceiver, LokiVersion, startLokiReceiver } from "../../../../test/support/loki-receiver.ts";
 import type { AuditQuery } from "../query/audit-query.ts";
 import { createLokiQueryBackend } from "./loki-query-backend.ts";
 import { createLokiSink } from "./loki-sink.ts";

@@ -1,6 +1,6 @@
 import { AuditEvent } from "@secrets/proto/audit";
+import { type LokiReceiver, startLokiReceiver } from "@secrets/test/support/loki-receiver";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LokiReceiver, startLokiReceiver } from "../../../../test/support/loki-receiver.ts";
 import { createLokiSink } from "./loki-sink.ts";
 
 let loki: LokiReceiver;

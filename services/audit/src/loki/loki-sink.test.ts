@@ -1,7 +1,7 @@
 import { AuditEvent } from "@secrets/proto/audit";
+import { type LokiReceiver, startLokiReceiver } from "@secrets/test/support/loki-receiver";
+import { freePort } from "@secrets/test/support/nats-server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LokiReceiver, startLokiReceiver } from "../../../../test/support/loki-receiver.ts";
-import { freePort } from "../../../../test/support/nats-server.ts";
 import { createLokiSink } from "./loki-sink.ts";
 
 let loki: LokiReceiver;

@@ -12,9 +12,9 @@ import {
 } from "@secrets/bus";
 import { createLogger, silentLogger } from "@secrets/logger";
 import { AuditEvent } from "@secrets/proto/audit";
+import { startLokiReceiver } from "@secrets/test/support/loki-receiver";
+import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { afterEach, describe, expect, it } from "vitest";
-import { startLokiReceiver } from "../../../../test/support/loki-receiver.ts";
-import { uniqueNamespace } from "../../../../test/support/nats-server.ts";
 import { serveAuditStatus } from "../handlers/status-handler.ts";
 import { createLokiSink } from "../loki/loki-sink.ts";
 import type { AuditSink, SinkOutcome } from "../sinks/sink.ts";

@@ -1,9 +1,9 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
 import { generateDrizzleJson, generateMigration } from "drizzle-kit/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../../test/support/postgres.ts";
 import { createSecretsDal } from "../secrets/secrets-dal.ts";
 import { migrationsFolder, openDatabase } from "./connection.ts";
 import * as schema from "./schema.ts";

@@ -4,9 +4,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
 import { count, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../../test/support/postgres.ts";
 import { createAccessRequestsDal } from "../access-requests/access-requests-dal.ts";
 import { createSecretsDal } from "../secrets/secrets-dal.ts";
 import { createServiceTokensDal } from "../service-tokens/service-tokens-dal.ts";

@@ -1,6 +1,6 @@
 import { silentLogger } from "@secrets/logger";
+import { createTestDatabase } from "@secrets/test/support/postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase } from "../../../../test/support/postgres.ts";
 import type { CacheChange } from "../cache/cache-invalidation.ts";
 import { type OpenedDatabase, openDatabase } from "../db/connection.ts";
 import { accessRequests, secrets, serviceTokens } from "../db/schema.ts";

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createTestDatabase } from "@secrets/test/support/postgres";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase } from "../../../../test/support/postgres.ts";
 import { type OpenedDatabase, openDatabase } from "../db/connection.ts";
 import { secrets, secretVersions } from "../db/schema.ts";
 import { loadOrCreateKeyring } from "../keyring/index.ts";

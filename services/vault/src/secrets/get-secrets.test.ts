@@ -3,8 +3,8 @@
  * per secret, every event stored before any value leaves, and nothing at all when the audit trail refuses.
  */
 import { BusError, ErrorCode, Reason } from "@secrets/bus";
+import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deleteAuditStream, readAuditStream } from "../../../../test/support/audit-stream.ts";
 import {
   approvedService,
   getSecrets,

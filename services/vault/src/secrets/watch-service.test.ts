@@ -5,9 +5,9 @@
 import { BusError, ErrorCode, Reason, request, serviceOperations } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
+import { readAuditStream } from "@secrets/test/support/audit-stream";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAuditStream } from "../../../../test/support/audit-stream.ts";
 import { natsUrl, newToken, startVaultCluster, type VaultCluster } from "../../test/harness.ts";
 import { type AuditFacts, auditUnavailable } from "../audit/audit-recorder.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";

@@ -14,8 +14,8 @@ import {
   subscribe,
   unpackApprovedTokenKeys,
 } from "@secrets/bus";
+import { readAuditStream } from "@secrets/test/support/audit-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readAuditStream } from "../../../../test/support/audit-stream.ts";
 import {
   approvedService,
   natsUrl,
