@@ -38,6 +38,7 @@ export type {
   StreamState,
   Subscription,
 } from "./bus.ts";
+export { type CallerContext, callerContextOf } from "./caller-context.ts";
 export {
   type BusConfig,
   busConfigChecks,

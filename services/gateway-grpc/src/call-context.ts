@@ -4,7 +4,8 @@
  */
 import { isIP } from "node:net";
 import type { Metadata } from "@grpc/grpc-js";
-import { stripControlAndFormat, type Violation } from "@secrets/validation";
+import { type CallerContext, callerContextOf } from "@secrets/bus";
+import { clip, stripControlAndFormat, type Violation } from "@secrets/validation";
 import { clientAddress, type TrustedProxies } from "./client-address.ts";
 
 /** Longest user agent forwarded to the vault (it lands in the audit trail). */
@@ -42,7 +43,7 @@ function firstValue(metadata: Metadata, key: string): string {
  * and shortened for the audit trail.
  */
 export function userAgentOf(metadata: Metadata): string {
-  return stripControlAndFormat(firstValue(metadata, "user-agent")).slice(0, userAgentMaxLength);
+  return clip(stripControlAndFormat(firstValue(metadata, "user-agent")), userAgentMaxLength);
 }
 
 /** The token a call presents and where it came from. */
@@ -78,36 +79,29 @@ export function checkWithPresentedToken(
   return { token: "", violations };
 }
 
-/** Who called, as carried to the vault in `CallerContext` and written in the gateway's log. */
-export interface CallerInfo {
-  requestId: string;
-  /**
-   * The client's address: the TCP peer's, or behind a trusted proxy the one it forwarded (see
-   * `client-address.ts`); "" when unknown. Budgets, caps and the audit trail use it.
-   */
-  peer: string;
-  userAgent: string;
-}
-
 /** A fresh, time-ordered request id. */
 export function newRequestId(): string {
   return Bun.randomUUIDv7();
 }
 
-/** The caller of a grpc-js call, its address resolved through `trusted` proxies. */
+/**
+ * The caller of a grpc-js call, as carried to the vault and written in the gateway's log. Its `ipAddress`
+ * is the TCP peer's, or behind one of the `trusted` proxies the one it forwarded (see `client-address.ts`);
+ * "" when unknown. Budgets, caps and the audit trail use it.
+ */
 export function callerOf(
   call: { getPeer(): string; metadata: Metadata },
   trusted: TrustedProxies,
-): CallerInfo {
+): CallerContext {
   let peer = "";
   try {
     peer = peerHost(call.getPeer());
   } catch {
     // An unknown peer is rate-limited under "" like every other unknown one.
   }
-  return {
-    requestId: newRequestId(),
-    peer: clientAddress(peer, call.metadata, trusted),
-    userAgent: userAgentOf(call.metadata),
-  };
+  const userAgent = stripControlAndFormat(firstValue(call.metadata, "user-agent"));
+  return callerContextOf(
+    { requestId: newRequestId(), ipAddress: clientAddress(peer, call.metadata, trusted), userAgent },
+    userAgentMaxLength,
+  );
 }

@@ -11,7 +11,7 @@ import { checkWithPresentedToken } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
 import { openReply, type ReplyKeys } from "./reply-keys.ts";
 import { unaryCall } from "./unary-call.ts";
-import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
+import { askVault, type VaultRequestDeps } from "./vault-request.ts";
 
 export interface GetSecretDeps extends VaultRequestDeps {
   logger: Logger;
@@ -29,7 +29,7 @@ export function createGetSecretHandler(deps: GetSecretDeps) {
       checkGetSecret({ secretName: request.secretName, description: request.description, token }),
     );
     if (violations.length > 0) throw invalidArgument(violations);
-    const hold = deps.budgets.take("GetSecret", token, scope.caller.peer);
+    const hold = deps.budgets.take("GetSecret", token, scope.caller.ipAddress);
     const keys = deps.replyKeys.current();
     const reply = await askVault(
       deps,
@@ -38,7 +38,7 @@ export function createGetSecretHandler(deps: GetSecretDeps) {
         secretName: request.secretName,
         description: request.description,
         token,
-        caller: callerContext(scope),
+        caller: scope.caller,
         replyKey: keys.publicKey,
       },
       scope,

@@ -15,7 +15,7 @@ import type { GetSecretDeps } from "./get-secret-handler.ts";
 import { openReply } from "./reply-keys.ts";
 import { toGrpcFailure } from "./status-map.ts";
 import { unaryCall } from "./unary-call.ts";
-import { askVault, callerContext } from "./vault-request.ts";
+import { askVault } from "./vault-request.ts";
 
 function toSecretResult(
   result: VaultSecretResult,
@@ -52,12 +52,12 @@ export function createGetSecretsHandler(deps: GetSecretDeps) {
       checkGetSecrets({ secrets, token }),
     );
     if (violations.length > 0) throw invalidArgument(violations);
-    const hold = deps.budgets.take("GetSecrets", token, scope.caller.peer);
+    const hold = deps.budgets.take("GetSecrets", token, scope.caller.ipAddress);
     const keys = deps.replyKeys.current();
     const reply = await askVault(
       deps,
       serviceOperations.getSecrets,
-      { secrets, token, caller: callerContext(scope), replyKey: keys.publicKey },
+      { secrets, token, caller: scope.caller, replyKey: keys.publicKey },
       scope,
     ).catch((error: unknown) => {
       hold.settle(verdictOf(error));

@@ -14,7 +14,7 @@ import type { ApprovedTokens } from "./approved-tokens.ts";
 import { checkWithPresentedToken } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
 import { unaryCall } from "./unary-call.ts";
-import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
+import { askVault, type VaultRequestDeps } from "./vault-request.ts";
 
 export interface RegisterTokenDeps extends VaultRequestDeps {
   logger: Logger;
@@ -30,7 +30,7 @@ export function createRegisterTokenHandler(deps: RegisterTokenDeps) {
     "RegisterToken",
     deps,
     async (request, scope) => {
-      const address = scope.caller.peer;
+      const address = scope.caller.ipAddress;
       const presented = checkWithPresentedToken(scope.metadata, request.token, () => []).token;
       const approved =
         presented !== "" && deps.approved.has(createHash("sha256").update(presented, "utf8").digest("hex"));
@@ -59,7 +59,7 @@ export function createRegisterTokenHandler(deps: RegisterTokenDeps) {
           serviceName: request.serviceName,
           serviceVersion: request.serviceVersion,
           token,
-          caller: callerContext(scope),
+          caller: scope.caller,
         },
         scope,
       );

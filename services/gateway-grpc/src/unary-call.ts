@@ -4,15 +4,16 @@
  * (never a token or a value). Handlers are plain async functions that return a response or throw.
  */
 import { type handleUnaryCall, Metadata, status } from "@grpc/grpc-js";
+import type { CallerContext } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
-import { type CallerInfo, callerOf } from "./call-context.ts";
+import { callerOf } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
 import { deadlineMs } from "./deadline.ts";
 import { reasonMetadataKey, requestIdMetadataKey, toGrpcFailure } from "./status-map.ts";
 
 /** What a handler knows about its call besides the request message. */
 export interface CallScope {
-  caller: CallerInfo;
+  caller: CallerContext;
   metadata: Metadata;
   /** Milliseconds since the epoch; Infinity when the client set no deadline. */
   deadline: number;
@@ -48,7 +49,7 @@ export function unaryCall<Req, Res>(
         reason,
         durationMs: Math.round((performance.now() - started) * 10) / 10,
         requestId: caller.requestId,
-        peer: caller.peer,
+        peer: caller.ipAddress,
         ...(call.cancelled ? { cancelled: true } : {}),
         ...extra,
       };

@@ -4,7 +4,6 @@
  */
 import { status } from "@grpc/grpc-js";
 import { type Bus, forwardToken, type Operation, request } from "@secrets/bus";
-import type { CallerContext } from "@secrets/proto/vault";
 import { busTimeoutMs } from "./deadline.ts";
 import { GatewayFailure } from "./status-map.ts";
 import type { CallScope } from "./unary-call.ts";
@@ -13,15 +12,6 @@ export interface VaultRequestDeps {
   bus: Bus;
   /** The longest wait for the vault's reply (`GATEWAY_VAULT_TIMEOUT_MS`). */
   vaultTimeoutMs: number;
-}
-
-/** The `CallerContext` sent with every vault request. */
-export function callerContext(scope: CallScope): CallerContext {
-  return {
-    requestId: scope.caller.requestId,
-    ipAddress: scope.caller.peer,
-    userAgent: scope.caller.userAgent,
-  };
 }
 
 /**

@@ -15,7 +15,14 @@
  * on the stream or in the log.
  */
 import { type handleServerStreamingCall, Metadata, type ServerWritableStream, status } from "@grpc/grpc-js";
-import { BusError, ErrorCode, invalidArgument, Reason, serviceOperations } from "@secrets/bus";
+import {
+  BusError,
+  type CallerContext,
+  ErrorCode,
+  invalidArgument,
+  Reason,
+  serviceOperations,
+} from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { SecretChange, WatchSecretsRequest } from "@secrets/proto/secrets";
 import type { SecretChanged } from "@secrets/proto/vault";
@@ -29,7 +36,7 @@ import {
   type Violation,
 } from "@secrets/validation";
 import { type AuthBudgets, type BudgetHold, verdictOf } from "./auth-budgets.ts";
-import { type CallerInfo, callerOf, checkWithPresentedToken } from "./call-context.ts";
+import { callerOf, checkWithPresentedToken } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
 import { deadlineMs } from "./deadline.ts";
 import type { SecretChangeFeed } from "./secret-change-feed.ts";
@@ -41,7 +48,7 @@ import {
   toGrpcFailure,
 } from "./status-map.ts";
 import type { CallScope } from "./unary-call.ts";
-import { askVault, callerContext, type VaultRequestDeps } from "./vault-request.ts";
+import { askVault, type VaultRequestDeps } from "./vault-request.ts";
 
 /** Most secrets one stream may name (the vault applies the same bound). */
 export const maxWatchedSecrets = 100;
@@ -151,7 +158,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       return askVault(
         deps,
         serviceOperations.authorizeWatch,
-        { secretNames: names, token: this.token, caller: callerContext(this.scope) },
+        { secretNames: names, token: this.token, caller: this.scope.caller },
         this.scope,
       );
     }
@@ -178,7 +185,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       }
       deps.logger.info("watch stream opened", {
         requestId: this.scope.caller.requestId,
-        peer: this.scope.caller.peer,
+        peer: this.scope.caller.ipAddress,
         names: this.names.size,
         granted: reply.secrets.length,
       });
@@ -264,7 +271,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       this.abort.abort();
       this.stopListening();
       streams.delete(this);
-      const peer = addressKey(this.scope.caller.peer);
+      const peer = addressKey(this.scope.caller.ipAddress);
       const count = (perPeer.get(peer) ?? 1) - 1;
       if (count > 0) perPeer.set(peer, count);
       else perPeer.delete(peer);
@@ -278,7 +285,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
         reason: failure?.reason ?? "",
         durationMs: Math.round(performance.now() - this.started),
         requestId: this.scope.caller.requestId,
-        peer: this.scope.caller.peer,
+        peer: this.scope.caller.ipAddress,
         names: this.names.size,
         pushed: this.pushed,
         ...(failure?.detail === undefined ? {} : { detail: failure.detail }),
@@ -291,7 +298,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
   }
 
   /** Refuses the call before a stream exists (nothing to release). */
-  function refuse(call: Call, caller: CallerInfo, error: unknown): void {
+  function refuse(call: Call, caller: CallerContext, error: unknown): void {
     const failure = toGrpcFailure(error, caller.requestId);
     const trailer = new Metadata();
     trailer.set(requestIdMetadataKey, caller.requestId);
@@ -302,12 +309,12 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
       reason: failure.reason,
       durationMs: 0,
       requestId: caller.requestId,
-      peer: caller.peer,
+      peer: caller.ipAddress,
     });
     call.emit("error", { code: failure.code, details: failure.message, metadata: trailer });
   }
 
-  function admission(caller: CallerInfo): BusError | GatewayFailure | undefined {
+  function admission(caller: CallerContext): BusError | GatewayFailure | undefined {
     if (closing) return new GatewayFailure(status.UNAVAILABLE, "The gateway is shutting down; reconnect");
     if (streams.size >= deps.limits.maxStreams) {
       return new BusError(
@@ -316,7 +323,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
         { reason: Reason.RATE_LIMITED },
       );
     }
-    if ((perPeer.get(addressKey(caller.peer)) ?? 0) >= deps.limits.maxStreamsPerPeer) {
+    if ((perPeer.get(addressKey(caller.ipAddress)) ?? 0) >= deps.limits.maxStreamsPerPeer) {
       return new BusError(
         ErrorCode.RESOURCE_EXHAUSTED,
         `This address has ${deps.limits.maxStreamsPerPeer} watch streams open, the most allowed; close one first`,
@@ -339,7 +346,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
 
     let hold: BudgetHold;
     try {
-      hold = deps.budgets.take("WatchSecrets", token, caller.peer);
+      hold = deps.budgets.take("WatchSecrets", token, caller.ipAddress);
     } catch (error) {
       return refuse(call, caller, error);
     }
@@ -347,7 +354,7 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
     const scope: CallScope = { caller, metadata: call.metadata, deadline: deadlineMs(call.getDeadline()) };
     const stream = new WatchStream(call, scope, token, names, hold);
     streams.add(stream);
-    const key = addressKey(caller.peer);
+    const key = addressKey(caller.ipAddress);
     perPeer.set(key, (perPeer.get(key) ?? 0) + 1);
     call.on("cancelled", () => stream.cancelled());
     stream.stopListening = deps.feed.listen({

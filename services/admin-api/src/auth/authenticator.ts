@@ -3,7 +3,7 @@
  * verified here), or the dashboard's session cookie (only the session id's SHA-256 goes to the vault).
  * Successes are cached briefly; budgets (`admin-budgets.ts`) are taken before any credential is checked.
  */
-import { adminOperations, ErrorCode, isBusError } from "@secrets/bus";
+import { adminOperations, callerContextOf, ErrorCode, isBusError } from "@secrets/bus";
 import { ApiError, apiErrors } from "../http/api-error.ts";
 import type { RequestState } from "../http/request-state.ts";
 import type { VaultClient } from "../vault/vault-client.ts";
@@ -40,10 +40,11 @@ function verdictOf(error: unknown): CredentialVerdict {
   return "none";
 }
 
+/** Longest user agent sent to the vault with an authentication. */
+const userAgentMaxLength = 512;
+
 /** Where the request came from, for the vault's audit event of a refusal. */
-function callerOf(state: RequestState) {
-  return { ipAddress: state.ipAddress, userAgent: state.userAgent.slice(0, 512), requestId: state.requestId };
-}
+const callerOf = (state: RequestState) => callerContextOf(state, userAgentMaxLength);
 
 export function createAuthenticator(deps: AuthenticatorDeps) {
   const { vault, cache } = deps;

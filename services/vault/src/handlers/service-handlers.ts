@@ -10,7 +10,7 @@ import {
 } from "@secrets/bus";
 import type { CallerContext } from "@secrets/proto/vault";
 import { ReplySealer, replyKeyLength, sealedReplyContext } from "@secrets/sealing";
-import type { CallerFacts, GetSecretService } from "../secrets/get-secret-service.ts";
+import type { GetSecretService } from "../secrets/get-secret-service.ts";
 import type { WatchService } from "../secrets/watch-service.ts";
 import type { ApprovedTokenKeys } from "../service-tokens/approved-token-keys.ts";
 import type { createRegisterTokenService } from "../service-tokens/register-token-service.ts";
@@ -26,7 +26,7 @@ export interface ServiceHandlerDeps {
   checkReady: () => Promise<void>;
 }
 
-function caller(context: CallerContext | undefined): CallerFacts {
+function caller(context: CallerContext | undefined): CallerContext {
   return {
     requestId: context?.requestId ?? "",
     ipAddress: context?.ipAddress ?? "",

@@ -1,5 +1,6 @@
 import { AuditEventName, BusError, ErrorCode, invalidArgument, Reason } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
+import type { CallerContext } from "@secrets/proto/vault";
 import { checkGetSecret, checkGetSecrets, stripControlAndFormat } from "@secrets/validation";
 import type { AccessRequestsDal } from "../access-requests/access-requests-dal.ts";
 import {
@@ -18,23 +19,17 @@ import type { UsageRecorder } from "../usage/usage-recorder.ts";
 import type { SecretsDal } from "./secrets-dal.ts";
 import { describeNames } from "./watch-service.ts";
 
-export interface CallerFacts {
-  requestId: string;
-  ipAddress: string;
-  userAgent: string;
-}
-
 export interface GetSecretInput {
   secretName: string;
   description: string;
   token: string;
-  caller: CallerFacts;
+  caller: CallerContext;
 }
 
 export interface GetSecretsInput {
   secrets: readonly { secretName: string; description: string }[];
   token: string;
-  caller: CallerFacts;
+  caller: CallerContext;
 }
 
 /** One secret of a GetSecrets reply: its value, or the error GetSecret would have thrown. */
@@ -224,7 +219,7 @@ export function createGetSecretService(deps: GetSecretDeps) {
   const cleanDescription = (description: string) =>
     stripControlAndFormat(description, { keepLineBreaks: true });
 
-  const baseFacts = (secretName: string, caller: CallerFacts): AuditFacts => ({
+  const baseFacts = (secretName: string, caller: CallerContext): AuditFacts => ({
     event: AuditEventName.secretGet,
     success: false,
     secretName,

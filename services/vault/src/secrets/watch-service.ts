@@ -1,10 +1,10 @@
 import { AuditEventName, type BusError, invalidArgument } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
+import type { CallerContext } from "@secrets/proto/vault";
 import { checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
 import { type AuditFacts, type AuditRecorder, refusalReason } from "../audit/audit-recorder.ts";
 import { toBusError } from "../errors.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
-import type { CallerFacts } from "./get-secret-service.ts";
 import type { WatchableSecret, WatchDal } from "./watch-dal.ts";
 
 /** Most secrets one WatchSecrets stream may name (the gateway applies the same bound). */
@@ -13,7 +13,7 @@ export const maxWatchedSecrets = 100;
 export interface AuthorizeWatchInput {
   secretNames: readonly string[];
   token: string;
-  caller: CallerFacts;
+  caller: CallerContext;
 }
 
 export interface WatchDeps {

@@ -1,12 +1,12 @@
 import { AuditEventName, BusError, ErrorCode, invalidArgument, Reason } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import { TokenStatus } from "@secrets/proto/secrets";
+import type { CallerContext } from "@secrets/proto/vault";
 import { checkRegisterToken, stripControlAndFormat, tokenFingerprint } from "@secrets/validation";
 import { type AuditFacts, type AuditRecorder, refusalReason } from "../audit/audit-recorder.ts";
 import { type PendingLimitHit, PendingLimitReachedError, type PendingLimits } from "../db/pending-limits.ts";
 import type { ServiceToken } from "../db/schema.ts";
 import { toBusError } from "../errors.ts";
-import type { CallerFacts } from "../secrets/get-secret-service.ts";
 import type { ServiceTokensDal } from "./service-tokens-dal.ts";
 import { hashesMatch, presentedTokenHash } from "./token-hash.ts";
 
@@ -14,7 +14,7 @@ export interface RegisterTokenInput {
   serviceName: string;
   serviceVersion: string;
   token: string;
-  caller: CallerFacts;
+  caller: CallerContext;
 }
 
 export interface RegisterTokenDeps {
