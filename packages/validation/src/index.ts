@@ -5,7 +5,15 @@ export { type BackoffPolicy, backoffBound, backoffDelay, sleep } from "./backoff
 export { clip, stripControlAndFormat, tokenFingerprint } from "./free-text.ts";
 /** Token buckets per key, the one rate-limit primitive of the gateway and the admin API. */
 export { RateLimiter, type RateLimiterOptions } from "./rate-limiter.ts";
-export { checkGetSecret, checkGetSecrets, checkRegisterToken, maxSecretsPerCall } from "./requests.ts";
+export {
+  checkGetSecret,
+  checkGetSecrets,
+  checkRegisterToken,
+  checkWatchSecretNames,
+  checkWatchSecrets,
+  maxSecretsPerCall,
+  maxWatchedSecrets,
+} from "./requests.ts";
 export {
   checkDescription,
   checkNewToken,

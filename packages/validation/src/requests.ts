@@ -61,3 +61,21 @@ export function checkGetSecrets(request: {
   violations.push(...checkPresentedToken(request.token));
   return violations;
 }
+
+/** Most secrets one WatchSecrets stream may name (the gateway and the vault apply the same bound). */
+export const maxWatchedSecrets = 100;
+
+/** Everything wrong with the names of a WatchSecrets request: 1 to `maxWatchedSecrets` valid names. */
+export function checkWatchSecretNames(secretNames: readonly string[]): Violation[] {
+  if (secretNames.length === 0)
+    return [{ field: "secret_names", description: "must name at least one secret" }];
+  if (secretNames.length > maxWatchedSecrets) {
+    return [{ field: "secret_names", description: `must name at most ${maxWatchedSecrets} secrets` }];
+  }
+  return secretNames.flatMap((name, index) => checkSecretName(name, `secret_names[${index}]`));
+}
+
+/** Everything wrong with a WatchSecrets request (its names, then its token), empty when it is valid. */
+export function checkWatchSecrets(request: { secretNames: readonly string[]; token: string }): Violation[] {
+  return [...checkWatchSecretNames(request.secretNames), ...checkPresentedToken(request.token)];
+}

@@ -26,15 +26,7 @@ import {
 import type { Logger } from "@secrets/logger";
 import type { SecretChange, WatchSecretsRequest } from "@secrets/proto/secrets";
 import type { SecretChanged } from "@secrets/proto/vault";
-import {
-  addressKey,
-  type BackoffPolicy,
-  backoffDelay,
-  checkPresentedToken,
-  checkSecretName,
-  sleep,
-  type Violation,
-} from "@secrets/validation";
+import { addressKey, type BackoffPolicy, backoffDelay, checkWatchSecrets, sleep } from "@secrets/validation";
 import { type AuthBudgets, type BudgetHold, verdictOf } from "./auth-budgets.ts";
 import { callerOf, checkWithPresentedToken } from "./call-context.ts";
 import type { TrustedProxies } from "./client-address.ts";
@@ -49,9 +41,6 @@ import {
 } from "./status-map.ts";
 import type { CallScope } from "./unary-call.ts";
 import { askVault, type VaultRequestDeps } from "./vault-request.ts";
-
-/** Most secrets one stream may name (the vault applies the same bound). */
-export const maxWatchedSecrets = 100;
 
 export interface WatchLimits {
   /** Open streams across all peers; more are refused with RESOURCE_EXHAUSTED. */
@@ -92,15 +81,6 @@ const transientCodes = new Set([
 ]);
 
 const isTransient = (error: unknown) => error instanceof BusError && transientCodes.has(error.code);
-
-/** The request's problems: 1 to `maxWatchedSecrets` distinct valid names and a presented token. */
-export function checkWatchNames(names: readonly string[]): Violation[] {
-  if (names.length === 0) return [{ field: "secret_names", description: "must name at least one secret" }];
-  if (names.length > maxWatchedSecrets) {
-    return [{ field: "secret_names", description: `must name at most ${maxWatchedSecrets} secrets` }];
-  }
-  return names.flatMap((name, index) => checkSecretName(name, `secret_names[${index}]`));
-}
 
 export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecretsEndpoint {
   const retry = deps.retry ?? { initialDelayMs: 250, maxDelayMs: 5_000 };
@@ -336,10 +316,9 @@ export function createWatchSecretsEndpoint(deps: WatchSecretsDeps): WatchSecrets
   const handler: handleServerStreamingCall<WatchSecretsRequest, SecretChange> = (call) => {
     const caller = callerOf(call, deps.trustedProxies);
     const names = [...new Set(call.request.secretNames)];
-    const { token, violations } = checkWithPresentedToken(call.metadata, call.request.token, (presented) => [
-      ...checkWatchNames(names),
-      ...checkPresentedToken(presented),
-    ]);
+    const { token, violations } = checkWithPresentedToken(call.metadata, call.request.token, (presented) =>
+      checkWatchSecrets({ secretNames: names, token: presented }),
+    );
     if (violations.length > 0) return refuse(call, caller, invalidArgument(violations));
     const refusal = admission(caller);
     if (refusal) return refuse(call, caller, refusal);

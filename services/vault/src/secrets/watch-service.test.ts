@@ -6,26 +6,18 @@ import { BusError, ErrorCode, Reason, request, serviceOperations } from "@secret
 import { silentLogger } from "@secrets/logger";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
 import { readAuditStream } from "@secrets/test/support/audit-stream";
+import { refusal } from "@secrets/test/support/bus-refusal";
+import { newServiceToken } from "@secrets/test/support/tokens";
+import { maxWatchedSecrets } from "@secrets/validation";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { natsUrl, newToken, startVaultCluster, type VaultCluster } from "../../test/harness.ts";
+import { natsUrl, startVaultCluster, type VaultCluster } from "../../test/harness.ts";
 import { type AuditFacts, auditUnavailable } from "../audit/audit-recorder.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
-import { createWatchService, describeNames, maxWatchedSecrets, type WatchDeps } from "./watch-service.ts";
+import { createWatchService, describeNames, type WatchDeps } from "./watch-service.ts";
 
 const caller = { requestId: "req-w", ipAddress: "10.0.0.9", userAgent: "grpc-node-js/1.14" };
 const token = "t".repeat(43);
-
-const refusal = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected a refusal");
-    },
-    (error: unknown) => {
-      if (!(error instanceof BusError)) throw error;
-      return { code: ErrorCode[error.code], reason: Reason[error.reason], message: error.message };
-    },
-  );
 
 describe("authorizeWatch (rules)", () => {
   function setup(overrides: Partial<WatchDeps> = {}) {
@@ -175,7 +167,7 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
     );
 
   async function registeredService(serviceName: string): Promise<{ token: string; id: string }> {
-    const presented = newToken();
+    const presented = newServiceToken();
     await request(
       cluster.client,
       serviceOperations.registerToken,
@@ -198,7 +190,9 @@ describe("authorize-watch on the bus (PostgreSQL, NATS)", () => {
   });
 
   it("authenticates like GetSecret: unknown, pending, denied", async () => {
-    expect(await refusal(authorizeWatch(newToken(), ["ANY"]))).toMatchObject({ code: "UNAUTHENTICATED" });
+    expect(await refusal(authorizeWatch(newServiceToken(), ["ANY"]))).toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
     const pending = await registeredService("watch-pending");
     expect(await refusal(authorizeWatch(pending.token, ["ANY"]))).toMatchObject({
       code: "PERMISSION_DENIED",

@@ -1,14 +1,11 @@
 import { AuditEventName, type BusError, invalidArgument } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { CallerContext } from "@secrets/proto/vault";
-import { checkPresentedToken, checkSecretName, type Violation } from "@secrets/validation";
+import { checkWatchSecrets } from "@secrets/validation";
 import { type AuditFacts, type AuditRecorder, refusalReason } from "../audit/audit-recorder.ts";
 import { toBusError } from "../errors.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
 import type { WatchableSecret, WatchDal } from "./watch-dal.ts";
-
-/** Most secrets one WatchSecrets stream may name (the gateway applies the same bound). */
-export const maxWatchedSecrets = 100;
 
 export interface AuthorizeWatchInput {
   secretNames: readonly string[];
@@ -27,22 +24,6 @@ export interface WatchDeps {
 export interface WatchedVersion {
   secretName: string;
   version: number;
-}
-
-/** Everything wrong with the names and the token, empty when they are valid. */
-export function checkAuthorizeWatch(input: { secretNames: readonly string[]; token: string }): Violation[] {
-  const violations: Violation[] = [];
-  if (input.secretNames.length === 0) {
-    violations.push({ field: "secret_names", description: "must name at least one secret" });
-  } else if (input.secretNames.length > maxWatchedSecrets) {
-    violations.push({ field: "secret_names", description: `must name at most ${maxWatchedSecrets} secrets` });
-  } else {
-    input.secretNames.forEach((name, index) => {
-      violations.push(...checkSecretName(name, `secret_names[${index}]`));
-    });
-  }
-  violations.push(...checkPresentedToken(input.token));
-  return violations;
 }
 
 /** The audit's `secret_name` for a set of names: the name itself for one, else as many whole names as fit. */
@@ -89,7 +70,7 @@ export function createWatchService(deps: WatchDeps) {
       secretName: describeNames(names),
       ...input.caller,
     };
-    const violations = checkAuthorizeWatch({ secretNames: names, token: input.token });
+    const violations = checkWatchSecrets({ secretNames: names, token: input.token });
     if (violations.length > 0) {
       const error = invalidArgument(violations);
       await deps.recorder.record({ ...base, reason: refusalReason(error) });
