@@ -7,7 +7,7 @@
  * const pager = useCursorPager((cursor) => useMissingSecrets(cursor), (page) => page.secrets);
  * // <PagerNav label="missing secrets" :pager="pager" />
  */
-import { computed, type Ref, ref, type WatchSource, watch } from "vue";
+import { type ComputedRef, computed, type Ref, ref, type WatchSource, watch } from "vue";
 
 /** What the pager reads from a page query: its answer (kept while the next page loads) and whether it is. */
 export interface PagedQuery<Page extends { nextCursor: string | null }> {
@@ -71,7 +71,12 @@ export function useCursorPager<
 }
 
 /** The page state `PagerNav` shows and steps through. */
-export type CursorPager = Pick<
-  ReturnType<typeof useCursorPager>,
-  "rows" | "pageNumber" | "rowsBefore" | "hasNext" | "loading" | "next" | "back"
->;
+export interface CursorPager<Row = unknown> {
+  rows: ComputedRef<readonly Row[]>;
+  pageNumber: ComputedRef<number>;
+  rowsBefore: ComputedRef<number>;
+  hasNext: ComputedRef<boolean>;
+  loading: ComputedRef<boolean>;
+  next(): void;
+  back(): void;
+}

@@ -1,0 +1,45 @@
+/**
+ * Approving, denying and revoking service tokens, as the pending approvals and the tokens list both offer
+ * it. Grants belong to the service name, so approving a token of a service that already holds grants only
+ * marks it `inheriting`: `ApproveInheritingToken` shows what it inherits and approves on confirmation.
+ */
+import { ref } from "vue";
+import { describeError } from "../api/http.ts";
+import { useDecideToken } from "../api/queries.ts";
+import type { ServiceToken } from "../api/types.ts";
+import { notify } from "../notices.ts";
+
+export type TokenDecision = "approve" | "deny" | "revoke";
+
+const done: Record<TokenDecision, string> = { approve: "Approved", deny: "Denied", revoke: "Revoked" };
+
+export function useTokenDecisions() {
+  const decide = useDecideToken();
+  /** The token whose button was pressed, so only its row shows it is working. */
+  const busy = ref("");
+  /** A token whose approval hands over existing grants, waiting for confirmation. */
+  const inheriting = ref<ServiceToken | undefined>();
+
+  /** Sends the decision; true once it is recorded. A failed revoke is left to its dialog (`decide.error`). */
+  async function run(token: ServiceToken, decision: TokenDecision): Promise<boolean> {
+    busy.value = token.id;
+    try {
+      await decide.mutateAsync({ id: token.id, decision });
+      notify(`${done[decision]} the token of ${token.serviceName}`);
+      return true;
+    } catch (error) {
+      if (decision !== "revoke") notify(describeError(error), "error");
+      return false;
+    } finally {
+      busy.value = "";
+    }
+  }
+
+  /** Approves at once, unless the token inherits grants: then it waits in `inheriting`. */
+  function approve(token: ServiceToken) {
+    if (token.inheritedGrants > 0) inheriting.value = token;
+    else void run(token, "approve");
+  }
+
+  return { decide, busy, inheriting, run, approve };
+}
