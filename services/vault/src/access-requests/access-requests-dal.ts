@@ -2,24 +2,18 @@
  * Data access for access requests: one row per (secret, service name), whose status says whether that
  * service may read that secret. Status transition rules live in the service layer, not here.
  */
-import { and, count, desc, eq, getTableColumns, gte, inArray, lt, or, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, gte, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
-import {
-  checkLimit,
-  decodeTimeCursor,
-  encodeTimeCursor,
-  type Page,
-  type PageRequest,
-  toPage,
-} from "../db/cursor.ts";
+import type { Page, PageRequest } from "../db/cursor.ts";
+import { newestFirstKeyset } from "../db/keyset-page.ts";
 import {
   lockPendingQueue,
   type PendingLimitHit,
   PendingLimitReachedError,
   serializedPerQueue,
 } from "../db/pending-limits.ts";
+import { recordUsage } from "../db/record-usage.ts";
 import { type AccessRequest, type AccessRequestStatus, accessRequests, secrets } from "../db/schema.ts";
-import { chunkUsage, mergeUsage, usageValues } from "../db/usage-batch.ts";
 
 /** An access request with the name of the secret it is for. */
 export type AccessRequestWithSecret = AccessRequest & { secretName: string };
@@ -165,8 +159,7 @@ export function createAccessRequestsDal({ db }: { db: Database }) {
     async list(
       request: PageRequest & { status?: AccessRequestStatus | undefined },
     ): Promise<Page<AccessRequestWithSecret>> {
-      const limit = checkLimit(request.limit);
-      const after = request.cursor === undefined ? undefined : decodeTimeCursor(request.cursor);
+      const keyset = newestFirstKeyset(request, { at: accessRequests.requestedAt, id: accessRequests.id });
       const rows = await db
         .select(withSecretName)
         .from(accessRequests)
@@ -174,32 +167,22 @@ export function createAccessRequestsDal({ db }: { db: Database }) {
         .where(
           and(
             request.status === undefined ? undefined : eq(accessRequests.status, request.status),
-            after === undefined
-              ? undefined
-              : or(
-                  lt(accessRequests.requestedAt, after.at),
-                  and(eq(accessRequests.requestedAt, after.at), lt(accessRequests.id, after.id)),
-                ),
+            keyset.after,
           ),
         )
-        .orderBy(desc(accessRequests.requestedAt), desc(accessRequests.id))
-        .limit(limit + 1);
-      return toPage(rows, limit, (row) => encodeTimeCursor(row.requestedAt, row.id));
+        .orderBy(...keyset.orderBy)
+        .limit(keyset.fetchLimit);
+      return keyset.page(rows, (row) => row.requestedAt);
     },
 
     /** Adds batched read counts; `last_accessed_at` never moves backwards. */
     async recordUsage(entries: readonly AccessRequestUsage[]): Promise<void> {
-      const merged = mergeUsage(entries.map((entry) => ({ ...entry, at: entry.lastAccessedAt })));
-      for (const chunk of chunkUsage(merged)) {
-        await db
-          .update(accessRequests)
-          .set({
-            accessCount: sql`${accessRequests.accessCount} + usage.count`,
-            lastAccessedAt: sql`greatest(${accessRequests.lastAccessedAt}, usage.at)`,
-          })
-          .from(usageValues(chunk))
-          .where(eq(accessRequests.id, sql`usage.id`));
-      }
+      await recordUsage(
+        db,
+        accessRequests,
+        { id: accessRequests.id, count: accessRequests.accessCount, lastAt: accessRequests.lastAccessedAt },
+        entries.map((entry) => ({ ...entry, at: entry.lastAccessedAt })),
+      );
     },
 
     /** Remembers the description the service last sent; returns whether the request exists. */

@@ -4,16 +4,10 @@
  */
 
 import { addressKey } from "@secrets/validation";
-import { and, count, desc, eq, getTableColumns, gte, lt, ne, or, sql } from "drizzle-orm";
+import { and, count, eq, getTableColumns, gte, ne, sql } from "drizzle-orm";
 import type { Database } from "../db/connection.ts";
-import {
-  checkLimit,
-  decodeTimeCursor,
-  encodeTimeCursor,
-  type Page,
-  type PageRequest,
-  toPage,
-} from "../db/cursor.ts";
+import type { Page, PageRequest } from "../db/cursor.ts";
+import { newestFirstKeyset } from "../db/keyset-page.ts";
 import {
   lockPendingQueue,
   type PendingLimitHit,
@@ -21,8 +15,8 @@ import {
   type PendingLimits,
   serializedPerQueue,
 } from "../db/pending-limits.ts";
+import { recordUsage } from "../db/record-usage.ts";
 import { accessRequests, type ServiceToken, type ServiceTokenStatus, serviceTokens } from "../db/schema.ts";
-import { chunkUsage, mergeUsage, usageValues } from "../db/usage-batch.ts";
 
 /** A token as the admin sees it before approving: with the grants its service name already holds. */
 export type ServiceTokenWithGrants = ServiceToken & {
@@ -220,40 +214,29 @@ export function createServiceTokensDal({ db }: { db: Database }) {
     async list(
       request: PageRequest & { status?: ServiceTokenStatus | undefined },
     ): Promise<Page<ServiceTokenWithGrants>> {
-      const limit = checkLimit(request.limit);
-      const after = request.cursor === undefined ? undefined : decodeTimeCursor(request.cursor);
+      const keyset = newestFirstKeyset(request, { at: serviceTokens.requestedAt, id: serviceTokens.id });
       const rows = await db
         .select({ ...getTableColumns(serviceTokens), inheritedGrants })
         .from(serviceTokens)
         .where(
           and(
             request.status === undefined ? undefined : eq(serviceTokens.status, request.status),
-            after === undefined
-              ? undefined
-              : or(
-                  lt(serviceTokens.requestedAt, after.at),
-                  and(eq(serviceTokens.requestedAt, after.at), lt(serviceTokens.id, after.id)),
-                ),
+            keyset.after,
           ),
         )
-        .orderBy(desc(serviceTokens.requestedAt), desc(serviceTokens.id))
-        .limit(limit + 1);
-      return toPage(rows, limit, (row) => encodeTimeCursor(row.requestedAt, row.id));
+        .orderBy(...keyset.orderBy)
+        .limit(keyset.fetchLimit);
+      return keyset.page(rows, (row) => row.requestedAt);
     },
 
     /** Adds batched use counts; `last_used_at` never moves backwards. */
     async recordUsage(entries: readonly ServiceTokenUsage[]): Promise<void> {
-      const merged = mergeUsage(entries.map((entry) => ({ ...entry, at: entry.lastUsedAt })));
-      for (const chunk of chunkUsage(merged)) {
-        await db
-          .update(serviceTokens)
-          .set({
-            accessCount: sql`${serviceTokens.accessCount} + usage.count`,
-            lastUsedAt: sql`greatest(${serviceTokens.lastUsedAt}, usage.at)`,
-          })
-          .from(usageValues(chunk))
-          .where(eq(serviceTokens.id, sql`usage.id`));
-      }
+      await recordUsage(
+        db,
+        serviceTokens,
+        { id: serviceTokens.id, count: serviceTokens.accessCount, lastAt: serviceTokens.lastUsedAt },
+        entries.map((entry) => ({ ...entry, at: entry.lastUsedAt })),
+      );
     },
   };
 }
