@@ -1,7 +1,7 @@
 /**
  * Writes the admin API's OpenAPI document to `services/admin-api/openapi.json` (for teams that generate
- * clients without running the API) and types the dashboard from it with openapi-typescript
- * (`web/src/api/schema.ts`).
+ * clients without running the API) and types its clients (the dashboard, the CLI) from it with openapi-typescript
+ * (`packages/admin-api-schema/src/schema.ts`).
  *
  *   bun scripts/gen-openapi.ts           regenerate both
  *   bun scripts/gen-openapi.ts --check   fail when either differs from what the routes produce
@@ -12,7 +12,7 @@ import openapiTS, { astToString } from "openapi-typescript";
 
 const root = join(import.meta.dir, "..");
 const documentFile = join(root, "services/admin-api/openapi.json");
-const typesFile = join(root, "web/src/api/schema.ts");
+const typesFile = join(root, "packages/admin-api-schema/src/schema.ts");
 
 const printed = Bun.spawnSync(["bun", "scripts/print-openapi-document.ts"], {
   cwd: join(root, "services/admin-api"),
@@ -40,8 +40,8 @@ if (process.argv.includes("--check")) {
     console.error(`Generated OpenAPI files are out of date; run \`bun run gen\`:\n  ${names}`);
     process.exit(1);
   }
-  console.log("the OpenAPI document and the dashboard's API types are up to date");
+  console.log("the OpenAPI document and the admin API's client types are up to date");
 } else {
   for (const { file, text } of outputs) writeFileSync(file, text);
-  console.log("regenerated services/admin-api/openapi.json and web/src/api/schema.ts");
+  console.log("regenerated services/admin-api/openapi.json and packages/admin-api-schema/src/schema.ts");
 }

@@ -5,8 +5,7 @@
  * page.
  */
 import createClient from "openapi-fetch";
-import type { ErrorBody, FieldProblem } from "./models.ts";
-import type { paths } from "./schema.ts";
+import type { ErrorBody, FieldProblem, paths } from "@secrets/admin-api-schema";
 
 export class ApiFailure extends Error {
   override readonly name = "ApiFailure";
@@ -51,7 +50,7 @@ function serializeQuery(query: Record<string, unknown>): string {
 
 /**
  * The admin API on this origin, its paths, parameters and bodies typed from the OpenAPI document
- * (`schema.ts`, generated). Calls go through `call`, which turns failures into `ApiFailure`s.
+ * (`@secrets/admin-api-schema`, generated). Calls go through `call`, which turns failures into `ApiFailure`s.
  */
 export const adminApi = createClient<paths>({
   credentials: "same-origin",

@@ -20,7 +20,7 @@ import type {
   RollbackBody,
   SecretView,
   ServiceTokenStatusName,
-} from "./models.ts";
+} from "@secrets/admin-api-schema";
 
 /** How often the navigation's counts and the approval lists refresh. */
 export const pollMs = 5_000;

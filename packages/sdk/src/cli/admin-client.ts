@@ -1,16 +1,22 @@
 /**
- * The few admin API routes `import-env` uses, over fetch with the admin token as a Bearer credential.
- * Errors carry the API's code and message, never the request body (which holds values).
+ * The few admin API routes `import-env` and `keys` use, over fetch with the admin token as a Bearer
+ * credential, with bodies typed from the API's OpenAPI document (`@secrets/admin-api-schema`). Errors
+ * carry the API's code and message, never the request body (which holds values).
  */
+import type {
+  ErrorBody,
+  KeyStatus,
+  PutSecretBody,
+  RequestBody,
+  RotationStarted,
+  SecretList,
+  SecretView,
+} from "@secrets/admin-api-schema";
 import { CliError } from "./cli-error.ts";
 import type { CliIo } from "./io.ts";
 
-export interface SecretSummary {
-  id: string;
-  name: string;
-  hasValue: boolean;
-  isStub: boolean;
-}
+export type SecretSummary = Pick<SecretView, "id" | "name" | "hasValue" | "isStub">;
+export type { KeyStatus };
 
 export interface AdminClient {
   /** Every secret (all pages), by name. */
@@ -21,14 +27,7 @@ export interface AdminClient {
   grantAccess(secretName: string, serviceName: string): Promise<{ created: boolean }>;
   /** Encryption-key rotation: its status, and a rotation now. */
   keyStatus(): Promise<KeyStatus>;
-  rotateKey(): Promise<{ rotatedAt: string; pendingRewrap: number }>;
-}
-
-export interface KeyStatus {
-  lastRotatedAt: string;
-  nextRotationAt: string;
-  pendingRewrap: number;
-  keyCount: number;
+  rotateKey(): Promise<RotationStarted>;
 }
 
 export class AdminApiError extends CliError {
@@ -77,8 +76,7 @@ export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, tok
       json = undefined;
     }
     if (!response.ok) {
-      const error = (json as { error?: { code?: string; message?: string; requestId?: string } } | undefined)
-        ?.error;
+      const error = (json as Partial<ErrorBody> | undefined)?.error;
       const hint = response.status === 401 ? " (check --token / SECRETS_ADMIN_TOKEN)" : "";
       const request = error?.requestId ? `, request id ${error.requestId}` : "";
       throw new AdminApiError(
@@ -98,7 +96,7 @@ export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, tok
       for (let page = 0; page < 10_000; page++) {
         const query = new URLSearchParams({ limit: "100", ...(cursor ? { cursor } : {}) });
         const { json } = await call("GET", `/secrets?${query}`);
-        const body = json as { secrets?: SecretSummary[]; nextCursor?: string } | undefined;
+        const body = json as SecretList | undefined;
         for (const secret of body?.secrets ?? []) secrets.set(secret.name, secret);
         cursor = body?.nextCursor ?? "";
         if (!cursor) break;
@@ -106,19 +104,21 @@ export function createAdminClient(io: Pick<CliIo, "fetch">, baseUrl: string, tok
       return secrets;
     },
     async putSecret(name, value) {
-      const { status } = await call("POST", "/secrets", { name, value });
+      const body: PutSecretBody = { name, value };
+      const { status } = await call("POST", "/secrets", body);
       return { created: status === 201 };
     },
     async keyStatus() {
       return (await call("GET", "/keys")).json as KeyStatus;
     },
     async rotateKey() {
-      return (await call("POST", "/keys/rotate")).json as { rotatedAt: string; pendingRewrap: number };
+      return (await call("POST", "/keys/rotate")).json as RotationStarted;
     },
     async grantAccess(secretName, serviceName) {
-      const { status, json } = await call("POST", "/access-requests", { secretName, serviceName });
-      const created = (json as { created?: boolean } | undefined)?.created;
-      return { created: created ?? status === 201 };
+      const body: RequestBody<"postAccessRequests"> = { secretName, serviceName };
+      // 201: a new access request, granted; 200: the existing one, now granted.
+      const { status } = await call("POST", "/access-requests", body);
+      return { created: status === 201 };
     },
   };
 }
