@@ -4,8 +4,9 @@
  * tells the listener registered with `onUnauthenticated`, which sends the dashboard back to the login
  * page.
  */
-import createClient from "openapi-fetch";
+
 import type { ErrorBody, FieldProblem, paths } from "@secrets/admin-api-schema";
+import createClient from "openapi-fetch";
 
 export class ApiFailure extends Error {
   override readonly name = "ApiFailure";

@@ -4,6 +4,15 @@
  * `rewrapPollMs` while values are being re-encrypted; each change invalidates what it affects, so every
  * view refreshes without a reload.
  */
+
+import type {
+  AccessRequestView,
+  KeyStatus,
+  PutSecretBody,
+  RollbackBody,
+  SecretView,
+  ServiceTokenStatusName,
+} from "@secrets/admin-api-schema";
 import {
   keepPreviousData,
   useInfiniteQuery,
@@ -13,14 +22,6 @@ import {
 } from "@tanstack/vue-query";
 import { computed, type Ref, ref } from "vue";
 import { adminApi, call } from "./http.ts";
-import type {
-  AccessRequestView,
-  KeyStatus,
-  PutSecretBody,
-  RollbackBody,
-  SecretView,
-  ServiceTokenStatusName,
-} from "@secrets/admin-api-schema";
 
 /** How often the navigation's counts and the approval lists refresh. */
 export const pollMs = 5_000;
