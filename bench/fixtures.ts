@@ -5,7 +5,8 @@
  */
 import { generateServiceToken } from "@secrets/sdk";
 import { adminHttpClient } from "@secrets/test/support/admin-http";
-import { newServiceToken, secretsClient } from "@secrets/test/support/grpc-client";
+import { secretsClient } from "@secrets/test/support/grpc-client";
+import { newServiceToken } from "@secrets/test/support/tokens";
 import { openDatabase } from "../services/vault/src/db/connection.ts";
 import { loadOrCreateKeyring } from "../services/vault/src/keyring/index.ts";
 import { seedSecrets } from "../services/vault/src/rotation/seed-secrets.ts";

@@ -11,6 +11,7 @@ import { deleteAuditStream } from "@secrets/test/support/audit-stream";
 import { type LokiReceiver, startLokiReceiver } from "@secrets/test/support/loki-receiver";
 import { freePort, uniqueNamespace } from "@secrets/test/support/nats-server";
 import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
+import { newAdminToken } from "@secrets/test/support/tokens";
 import type { Subprocess } from "bun";
 import { connect } from "nats";
 import { repoRoot } from "./spawn.ts";
@@ -160,7 +161,7 @@ export async function startBenchStack(options: StackOptions): Promise<BenchStack
   try {
     database = await createTestDatabase("secrets_bench");
     loki = await startLokiReceiver();
-    const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+    const adminToken = newAdminToken();
     const env = (extra: Record<string, string>) => ({
       NATS_URL: options.natsUrl,
       BUS_NAMESPACE: namespace,

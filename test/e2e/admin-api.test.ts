@@ -8,10 +8,11 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminHttpClient, adminHttpClient } from "../support/admin-http.ts";
 import { readAuditStream } from "../support/audit-stream.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import type { ServiceProcess } from "../support/processes.ts";
 import { repoRoot } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 let stack: Stack;
 let vault: ServiceProcess;

@@ -12,10 +12,11 @@ import { type AuditEvent, AuditQueryRequest } from "@secrets/proto/audit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminBusClient, adminBusClient } from "../support/admin-bus-client.ts";
 import { adminHttpClient } from "../support/admin-http.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { type LokiReceiver, LokiVersion, startLokiReceiver } from "../support/loki-receiver.ts";
 import type { ServiceProcess } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newAdminToken, newServiceToken } from "../support/tokens.ts";
 
 let stack: Stack;
 let grpc: ReturnType<typeof secretsClient>;
@@ -23,7 +24,7 @@ let admin: AdminBusClient;
 let loki: LokiReceiver;
 let audit: ServiceProcess;
 let adminHttp: ReturnType<typeof adminHttpClient>;
-const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const adminToken = newAdminToken();
 
 /** Short lease and ack wait so a restarted shipper takes over within seconds. */
 const auditEnv = () => ({

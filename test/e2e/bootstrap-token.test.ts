@@ -10,8 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
 import { repoRoot, type ServiceProcess } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newAdminToken } from "../support/tokens.ts";
 
-const bootstrapToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const bootstrapToken = newAdminToken();
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 let stack: Stack;
 let vault: ServiceProcess;

@@ -13,8 +13,9 @@ import { type AdminHttpClient, adminHttpClient } from "../support/admin-http.ts"
 import { axeViolations } from "../support/axe.ts";
 import { launchChromium, type PageGlobals, screenshot, viewports } from "../support/browser.ts";
 import { ensureDashboardBuilt } from "../support/dashboard-build.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 const bootstrapToken = `ssadm_${randomBytes(32).toString("base64url")}`;
 /** MAX_PENDING_REQUESTS_PER_SERVICE for this stack. */

@@ -26,10 +26,11 @@ import {
   viewports,
 } from "../support/browser.ts";
 import { ensureDashboardBuilt } from "../support/dashboard-build.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
 import { repoRoot } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 const bootstrapToken = `ssadm_${randomBytes(32).toString("base64url")}`;
 const ordersToken = newServiceToken();

@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { TokenStatus } from "@secrets/proto/secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { freePort } from "../support/nats-server.ts";
 import { type ServiceProcess, startService } from "../support/processes.ts";
+import { newAdminToken, newServiceToken } from "../support/tokens.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "dev-quickstart-"));
 let grpcPort: number;
@@ -210,7 +211,7 @@ describe("bun run dev with NATS_URL and DATABASE_URL", () => {
     const namespace = uniqueNamespace("dev");
     const dir = mkdtempSync(join(tmpdir(), "dev-processes-"));
     const [grpcPort2, adminPort2] = [await freePort(), await freePort()];
-    const token = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+    const token = newAdminToken();
     const distributed = await startService("dev-processes", "run dev", {
       env: {
         SECRETS_DATA_DIR: dir,

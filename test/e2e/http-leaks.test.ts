@@ -8,8 +8,9 @@ import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminHttpClient, adminHttpClient } from "../support/admin-http.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 let stack: Stack;
 let grpc: ReturnType<typeof secretsClient>;

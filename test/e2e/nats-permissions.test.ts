@@ -14,7 +14,7 @@ import { adminOperations, auditOperations, serviceOperations } from "@secrets/bu
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
 import {
   forLocalNatsServer,
@@ -24,6 +24,7 @@ import {
 } from "../support/nats-server.ts";
 import { createTestDatabase } from "../support/postgres.ts";
 import { repoRoot, type ServiceProcess, startService } from "../support/processes.ts";
+import { newAdminToken, newServiceToken } from "../support/tokens.ts";
 
 /**
  * Passwords in the form deploy/example.env generates. nats-server parses a variable's value as a config
@@ -37,7 +38,7 @@ const passwords = {
   audit: natsPassword(),
 };
 type User = keyof typeof passwords;
-const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const adminToken = newAdminToken();
 
 let nats: NatsServerHandle;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;

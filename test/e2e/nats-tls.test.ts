@@ -9,12 +9,13 @@ import { join } from "node:path";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../support/admin-bus-client.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
 import { createNatsTlsMaterial, type NatsTlsMaterial } from "../support/nats-tls.ts";
 import { startService } from "../support/processes.ts";
 import { provisionService } from "../support/provision.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "nats-tls-"));
 let material: NatsTlsMaterial;

@@ -6,8 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 const adminToken = `ssadm_${randomBytes(32).toString("base64url")}`;
 const serviceToken = newServiceToken();

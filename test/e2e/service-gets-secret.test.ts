@@ -7,9 +7,10 @@ import { TokenStatus } from "@secrets/proto/secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminBusClient, adminBusClient } from "../support/admin-bus-client.ts";
 import { deleteAuditStream, readAuditStream } from "../support/audit-stream.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import type { ServiceProcess } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 let stack: Stack;
 let vault: ServiceProcess;

@@ -13,12 +13,13 @@ import { GetSecretRequest } from "@secrets/proto/secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../support/admin-bus-client.ts";
 import { readAuditStream } from "../support/audit-stream.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { freePort } from "../support/nats-server.ts";
 import { adaptShippedBalancer, type NginxHandle, startNginx } from "../support/nginx.ts";
 import { provisionService } from "../support/provision.ts";
 import { rawGrpcSession } from "../support/raw-grpc.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 const unknownTokensPerAddress = 5;
 let stack: Stack;

@@ -14,13 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../support/admin-bus-client.ts";
 import { adminHttpClient } from "../support/admin-http.ts";
 import { readAuditStream } from "../support/audit-stream.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { repoRoot, sourceFiles } from "../support/import-graph.ts";
 import { provisionService } from "../support/provision.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newAdminToken, newServiceToken } from "../support/tokens.ts";
 
 let stack: Stack;
-const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const adminToken = newAdminToken();
 const limits = {
   register: 5,
   authFailures: 5,

@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newAdminToken } from "../support/tokens.ts";
 
 let stack: Stack;
 let http: ReturnType<typeof adminHttpClient>;
-const adminToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const adminToken = newAdminToken();
 const credential = { token: adminToken };
 
 beforeAll(async () => {

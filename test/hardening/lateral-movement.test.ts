@@ -11,9 +11,10 @@ import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { type SecretChange, SecretsServiceClient } from "@secrets/proto/secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminBusClient, adminBusClient } from "../support/admin-bus-client.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { provisionService } from "../support/provision.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 let stack: Stack;
 let gateway: Awaited<ReturnType<Stack["startGateway"]>>;

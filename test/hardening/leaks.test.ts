@@ -18,13 +18,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../support/admin-http.ts";
 import { readAuditStream } from "../support/audit-stream.ts";
 import { type BusRecorder, recordBus, repliesTo } from "../support/bus-recorder.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { type CallOutcome, secretsClient } from "../support/grpc-client.ts";
 import { findLeaks, type Haystack } from "../support/leak-search.ts";
 import { waitUntil } from "../support/load.ts";
 import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
 import { type NatsServerHandle, startNatsServer } from "../support/nats-server.ts";
 import { type ServiceProcess, startService } from "../support/processes.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 /** The vault operations whose replies carry values, sealed to the gateway that asked. */
 const valueReplies = ["v1.vault.service.get-secret", "v1.vault.service.get-secrets"];

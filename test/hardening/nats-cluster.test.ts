@@ -8,12 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../support/admin-bus-client.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { type CallOutcome, secretsClient } from "../support/grpc-client.ts";
 import { startLoad, type TimedCall, waitUntil } from "../support/load.ts";
 import { type LokiReceiver, startLokiReceiver } from "../support/loki-receiver.ts";
 import { type NatsCluster, startNatsCluster } from "../support/nats-cluster.ts";
 import { provisionService } from "../support/provision.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 /** The longest stretch without a successful call that a killed node may cause (README: "Outgrowing one machine"). */
 const unavailabilityBoundMs = 15_000;

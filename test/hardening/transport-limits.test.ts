@@ -12,10 +12,11 @@ import { connect as connectTls, type TLSSocket } from "node:tls";
 import { GetSecretRequest } from "@secrets/proto/secrets";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../support/admin-bus-client.ts";
-import { newServiceToken, secretsClient } from "../support/grpc-client.ts";
+import { secretsClient } from "../support/grpc-client.ts";
 import { repoRoot } from "../support/processes.ts";
 import { provisionService } from "../support/provision.ts";
 import { createStack, type Stack } from "../support/stack.ts";
+import { newServiceToken } from "../support/tokens.ts";
 
 const limits = {
   streams: 100,

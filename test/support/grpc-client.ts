@@ -123,7 +123,3 @@ export function secretsClient(address: string, caFile: string | undefined) {
     close: () => client.close(),
   };
 }
-
-export function newServiceToken(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-}

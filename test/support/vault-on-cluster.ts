@@ -4,11 +4,12 @@
  * one secret it can read.
  */
 import { type AdminBusClient, adminBusClient } from "./admin-bus-client.ts";
-import { newServiceToken, secretsClient } from "./grpc-client.ts";
+import { secretsClient } from "./grpc-client.ts";
 import { type PostgresCluster, startPostgresCluster } from "./postgres-cluster.ts";
 import type { ServiceProcess } from "./processes.ts";
 import { provisionService } from "./provision.ts";
 import { createStack, type Stack } from "./stack.ts";
+import { newServiceToken } from "./tokens.ts";
 
 export interface VaultOnCluster {
   cluster: PostgresCluster;

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import {
   adminOperations,
   type Bus,
-  BusError,
   connectNatsBus,
   ErrorCode,
   MemoryBus,
@@ -24,8 +23,10 @@ import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { TokenStatus } from "@secrets/proto/secrets";
 import { adminBusClient } from "@secrets/test/support/admin-bus-client";
 import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-stream";
+import { refusalOf } from "@secrets/test/support/bus-refusal";
 import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
+import { newServiceToken } from "@secrets/test/support/tokens";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseKind, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
@@ -34,14 +35,7 @@ import { type RunningVault, startVault } from "./vault.ts";
 const natsUrl = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const limits = { tokensPerService: 3, tokensPerAddress: 10, requestsPerService: 100 };
 
-const newToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 const callerAt = (ipAddress: string) => ({ requestId: "req-limits", ipAddress, userAgent: "vitest" });
-
-/** The code, reason and message of a refusal. */
-const refusalOf = (error: unknown) => {
-  if (!(error instanceof BusError)) throw error;
-  return { code: ErrorCode[error.code], reason: Reason[error.reason], message: error.message };
-};
 
 describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kind) => {
   const namespace = uniqueNamespace("limits");
@@ -106,7 +100,7 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
     );
 
   async function approvedService(serviceName: string, ipAddress: string): Promise<string> {
-    const token = newToken();
+    const token = newServiceToken();
     await register(serviceName, token, ipAddress);
     const { serviceTokens } = await admin().listServiceTokens(ServiceTokenStatus.PENDING);
     const row = serviceTokens.find((candidate) => candidate.serviceName === serviceName);
@@ -171,7 +165,7 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
   it("keeps at most 3 pending tokens per name from 20 concurrent registrations; a new name still registers", async () => {
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, () =>
-        register("payments", newToken(), "10.1.0.1").then(
+        register("payments", newServiceToken(), "10.1.0.1").then(
           (reply) => TokenStatus[reply.status] ?? "?",
           (error: unknown) => refusalOf(error).reason,
         ),
@@ -179,7 +173,7 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
     );
     expect(outcomes.filter((o) => o === "PENDING_APPROVAL")).toHaveLength(3);
     expect(outcomes.filter((o) => o === "PENDING_LIMIT_REACHED")).toHaveLength(17);
-    const refusal = await register("payments", newToken(), "10.1.0.2").catch(refusalOf);
+    const refusal = await register("payments", newServiceToken(), "10.1.0.2").catch(refusalOf);
     expect(refusal).toMatchObject({
       code: "RESOURCE_EXHAUSTED",
       reason: "PENDING_LIMIT_REACHED",
@@ -187,7 +181,9 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
         /^Service "payments" already has 3 tokens waiting for approval, its limit of 3 \(MAX_PENDING_TOKENS_PER_SERVICE\): an admin must approve or deny/,
       ),
     });
-    expect((await register("invoices", newToken(), "10.1.0.1")).status).toBe(TokenStatus.PENDING_APPROVAL);
+    expect((await register("invoices", newServiceToken(), "10.1.0.1")).status).toBe(
+      TokenStatus.PENDING_APPROVAL,
+    );
 
     const { serviceTokens, pendingLimitsReached } = await admin().listServiceTokens(
       ServiceTokenStatus.PENDING,
@@ -204,7 +200,7 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
   it("keeps at most 10 pending tokens per client address; another address still registers", async () => {
     const outcomes = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        register(`worker-${i}`, newToken(), "10.2.0.1").then(
+        register(`worker-${i}`, newServiceToken(), "10.2.0.1").then(
           () => "stored",
           (error: unknown) => refusalOf(error).message,
         ),
@@ -214,7 +210,9 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
     expect(outcomes.find((o) => o !== "stored")).toMatch(
       /^10 tokens registered from 10\.2\.0\.1 are waiting for approval, the limit of 10 for one client address \(MAX_PENDING_TOKENS_PER_ADDRESS\)/,
     );
-    expect((await register("worker-99", newToken(), "10.2.0.2")).status).toBe(TokenStatus.PENDING_APPROVAL);
+    expect((await register("worker-99", newServiceToken(), "10.2.0.2")).status).toBe(
+      TokenStatus.PENDING_APPROVAL,
+    );
     const { pendingLimitsReached } = await admin().listServiceTokens(ServiceTokenStatus.PENDING);
     expect(pendingLimitsReached).toContainEqual({
       serviceName: "",
@@ -228,7 +226,7 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
     const outcomes = [];
     for (let i = 0; i < 12; i++) {
       outcomes.push(
-        await register(`roamer-${i}`, newToken(), `2001:db8:7:7::${(i + 1).toString(16)}`).then(
+        await register(`roamer-${i}`, newServiceToken(), `2001:db8:7:7::${(i + 1).toString(16)}`).then(
           () => "stored",
           (error: unknown) => refusalOf(error).message,
         ),
@@ -236,13 +234,13 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
     }
     expect(outcomes.filter((o) => o === "stored")).toHaveLength(10);
     expect(outcomes.at(-1)).toMatch(/registered from 2001:db8:7:7::\/64 are waiting for approval/);
-    expect((await register("roamer-next", newToken(), "2001:db8:7:8::1")).status).toBe(
+    expect((await register("roamer-next", newServiceToken(), "2001:db8:7:8::1")).status).toBe(
       TokenStatus.PENDING_APPROVAL,
     );
   }, 60_000);
 
   it("shows the fingerprint and client address of each token, and audits the registration with them", async () => {
-    const token = newToken();
+    const token = newServiceToken();
     await register("ledger", token, "10.3.0.7", "2.0\u202E1-ytrap\u009B");
     const fingerprint = createHash("sha256").update(token).digest("hex").slice(0, 8);
     const { serviceTokens } = await admin().listServiceTokens(ServiceTokenStatus.PENDING);

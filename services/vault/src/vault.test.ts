@@ -7,7 +7,6 @@ import {
   BusError,
   ErrorCode,
   type Operation,
-  Reason,
   request,
   secretChangedTopic,
   serviceOperations,
@@ -17,18 +16,14 @@ import { AccessStatus, ServiceTokenStatus } from "@secrets/proto/admin";
 import { TokenStatus } from "@secrets/proto/secrets";
 import { ReplyKeyPair, sealedReplyContext } from "@secrets/sealing";
 import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-stream";
+import { refusal } from "@secrets/test/support/bus-refusal";
+import { newAdminToken, newServiceToken } from "@secrets/test/support/tokens";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  natsUrl,
-  newToken,
-  startVaultCluster,
-  type VaultCluster,
-  type VaultReplica,
-} from "../test/harness.ts";
+import { natsUrl, startVaultCluster, type VaultCluster, type VaultReplica } from "../test/harness.ts";
 
 const caller = { requestId: "req-1", ipAddress: "10.0.0.5", userAgent: "grpc-node-js/1.14" };
-const bootstrapToken = `ssadm_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url")}`;
+const bootstrapToken = newAdminToken();
 
 let cluster: VaultCluster;
 let replica: VaultReplica;
@@ -49,20 +44,9 @@ const registerToken = (token: string, serviceName: string, serviceVersion = "1.0
     { timeoutMs: 5_000 },
   );
 
-const refusal = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected a refusal");
-    },
-    (error: unknown) => {
-      if (!(error instanceof BusError)) throw error;
-      return { code: ErrorCode[error.code], reason: Reason[error.reason], message: error.message };
-    },
-  );
-
 /** Registers and approves a token for `serviceName`. */
 async function approvedService(serviceName: string): Promise<string> {
-  const token = newToken();
+  const token = newServiceToken();
   await registerToken(token, serviceName);
   const { serviceTokens } = await cluster.admin.listServiceTokens(ServiceTokenStatus.PENDING);
   const row = serviceTokens.find((t) => t.serviceName === serviceName);
@@ -92,7 +76,7 @@ afterAll(async () => {
 
 describe("RegisterToken", () => {
   it("stores a new token as pending, and reports a known token's status without a second row", async () => {
-    const token = newToken();
+    const token = newServiceToken();
     expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.PENDING_APPROVAL });
     expect(await registerToken(token, "billing")).toMatchObject({ status: TokenStatus.PENDING_APPROVAL });
     const rows = (await cluster.admin.listServiceTokens()).serviceTokens.filter(
@@ -105,13 +89,13 @@ describe("RegisterToken", () => {
 
   it("refuses a short token and a bad service name", async () => {
     expect(await refusal(registerToken("short", "billing"))).toMatchObject({ code: "INVALID_ARGUMENT" });
-    expect(await refusal(registerToken(newToken(), "Billing Service"))).toMatchObject({
+    expect(await refusal(registerToken(newServiceToken(), "Billing Service"))).toMatchObject({
       code: "INVALID_ARGUMENT",
     });
   });
 
   it("stores only the token's hash", async () => {
-    const token = newToken();
+    const token = newServiceToken();
     await registerToken(token, "hash-check");
     const sql = postgres(cluster.databaseUrl, { max: 1 });
     const rows = await sql`select token_hash from service_tokens where service_name = 'hash-check'`;
@@ -123,8 +107,10 @@ describe("RegisterToken", () => {
 
 describe("GetSecret", () => {
   it("refuses an unknown token, then a pending one, then a denied one", async () => {
-    expect(await refusal(getSecret(newToken(), "ANY_SECRET"))).toMatchObject({ code: "UNAUTHENTICATED" });
-    const token = newToken();
+    expect(await refusal(getSecret(newServiceToken(), "ANY_SECRET"))).toMatchObject({
+      code: "UNAUTHENTICATED",
+    });
+    const token = newServiceToken();
     await registerToken(token, "pending-svc");
     expect(await refusal(getSecret(token, "ANY_SECRET"))).toMatchObject({
       code: "PERMISSION_DENIED",

@@ -12,6 +12,7 @@ import { adminBusClient } from "@secrets/test/support/admin-bus-client";
 import { deleteAuditStream } from "@secrets/test/support/audit-stream";
 import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { createTestDatabase } from "@secrets/test/support/postgres";
+import { newServiceToken } from "@secrets/test/support/tokens";
 import { type Database, type OpenedDatabase, openDatabase } from "../src/db/connection.ts";
 import { type Keyring, loadOrCreateKeyring, loadOrCreateSealingKey } from "../src/keyring/index.ts";
 import { type RunningVault, startVault, type VaultOptions } from "../src/vault.ts";
@@ -142,13 +143,9 @@ export async function startVaultCluster({ name = "vaultc" }: { name?: string } =
   };
 }
 
-export function newToken(): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-}
-
 /** Registers a token for `serviceName` and approves it; returns the token and its id. */
 export async function approvedService(cluster: VaultCluster, serviceName: string) {
-  const token = newToken();
+  const token = newServiceToken();
   await request(
     cluster.client,
     serviceOperations.registerToken,

@@ -13,9 +13,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminHttpClient } from "../../support/admin-http.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../../support/grpc-client.ts";
+import { type CallOutcome, secretsClient } from "../../support/grpc-client.ts";
 import { freePort } from "../../support/nats-server.ts";
 import { type ServiceProcess, startService } from "../../support/processes.ts";
+import { newServiceToken } from "../../support/tokens.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "embedded-journal-"));
 const journal = join(dataDir, "audit", "journal.jsonl");

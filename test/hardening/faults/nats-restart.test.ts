@@ -9,13 +9,14 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../../support/admin-bus-client.ts";
 import { adminHttpClient, type HttpOutcome } from "../../support/admin-http.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../../support/grpc-client.ts";
+import { type CallOutcome, secretsClient } from "../../support/grpc-client.ts";
 import { startLoad, waitUntil } from "../../support/load.ts";
 import { type LokiReceiver, startLokiReceiver } from "../../support/loki-receiver.ts";
 import { type NatsServerHandle, startNatsServer } from "../../support/nats-server.ts";
 import type { ServiceProcess } from "../../support/processes.ts";
 import { provisionService } from "../../support/provision.ts";
 import { createStack, type Stack } from "../../support/stack.ts";
+import { newServiceToken } from "../../support/tokens.ts";
 
 let nats: NatsServerHandle;
 let stack: Stack;

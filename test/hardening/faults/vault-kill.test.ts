@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../../support/admin-bus-client.ts";
-import { type CallOutcome, newServiceToken, secretsClient } from "../../support/grpc-client.ts";
+import { type CallOutcome, secretsClient } from "../../support/grpc-client.ts";
 import { startLoad, waitUntil } from "../../support/load.ts";
 import type { ServiceProcess } from "../../support/processes.ts";
 import { provisionService } from "../../support/provision.ts";
 import { createStack, type Stack } from "../../support/stack.ts";
+import { newServiceToken } from "../../support/tokens.ts";
 
 let stack: Stack;
 let vault: ServiceProcess;

@@ -16,10 +16,11 @@ import { SecretsServiceService } from "@secrets/proto/secrets";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminBusClient } from "../../support/admin-bus-client.ts";
-import { newServiceToken, secretsClient } from "../../support/grpc-client.ts";
+import { secretsClient } from "../../support/grpc-client.ts";
 import type { ServiceProcess } from "../../support/processes.ts";
 import { provisionService } from "../../support/provision.ts";
 import { createStack, type Stack } from "../../support/stack.ts";
+import { newServiceToken } from "../../support/tokens.ts";
 import {
   anyText,
   fuzzParameters,

@@ -4,6 +4,7 @@
  * Real PostgreSQL, real NATS, the vault wired as in production.
  */
 import { adminOperations, request, serviceOperations } from "@secrets/bus";
+import { newServiceToken } from "@secrets/test/support/tokens";
 import { ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startVaultCluster, type VaultCluster, type VaultReplica } from "../../test/harness.ts";
@@ -12,7 +13,7 @@ import { hashToken } from "../service-tokens/token-hash.ts";
 import { seedSecrets } from "./seed-secrets.ts";
 
 const admin = { actor: "alice", requestId: "r", ipAddress: "", userAgent: "" };
-const serviceToken = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+const serviceToken = newServiceToken();
 
 let cluster: VaultCluster;
 let replica: VaultReplica;

@@ -2,14 +2,15 @@
  * GetSecrets on the vault, on real PostgreSQL and NATS: one token check, one outcome and one audit event
  * per secret, every event stored before any value leaves, and nothing at all when the audit trail refuses.
  */
-import { BusError, ErrorCode, Reason } from "@secrets/bus";
+import { ErrorCode, Reason } from "@secrets/bus";
 import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-stream";
+import { refusal } from "@secrets/test/support/bus-refusal";
+import { newServiceToken } from "@secrets/test/support/tokens";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   approvedService,
   getSecrets,
   natsUrl,
-  newToken,
   startVaultCluster,
   type VaultCluster,
 } from "../../test/harness.ts";
@@ -22,17 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.dispose();
 });
-
-const refusal = (promise: Promise<unknown>) =>
-  promise.then(
-    () => {
-      throw new Error("expected a refusal");
-    },
-    (error: unknown) => {
-      if (!(error instanceof BusError)) throw error;
-      return { code: ErrorCode[error.code], reason: Reason[error.reason], violations: error.violations };
-    },
-  );
 
 const outcome = (result: {
   secretName: string;
@@ -90,7 +80,7 @@ describe("GetSecrets", () => {
 
   it("fails the whole call for a refused token, recording the refusal once per secret", async () => {
     const unknown = await refusal(
-      getSecrets(cluster, newToken(), [{ secretName: "A_ONE" }, { secretName: "A_TWO" }]),
+      getSecrets(cluster, newServiceToken(), [{ secretName: "A_ONE" }, { secretName: "A_TWO" }]),
     );
     expect(unknown.code).toBe("UNAUTHENTICATED");
     const events = (await readAuditStream(natsUrl, cluster.namespace)).filter((stored) =>

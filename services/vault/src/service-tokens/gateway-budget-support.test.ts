@@ -15,14 +15,9 @@ import {
   unpackApprovedTokenKeys,
 } from "@secrets/bus";
 import { readAuditStream } from "@secrets/test/support/audit-stream";
+import { newServiceToken } from "@secrets/test/support/tokens";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  approvedService,
-  natsUrl,
-  newToken,
-  startVaultCluster,
-  type VaultCluster,
-} from "../../test/harness.ts";
+import { approvedService, natsUrl, startVaultCluster, type VaultCluster } from "../../test/harness.ts";
 import { hashToken } from "./token-hash.ts";
 
 let cluster: VaultCluster;
@@ -52,7 +47,7 @@ describe("approved token keys", () => {
     );
     try {
       const approved = await approvedService(cluster, "keyed");
-      const pending = newToken();
+      const pending = newServiceToken();
       await request(
         cluster.client,
         serviceOperations.registerToken,
@@ -140,7 +135,7 @@ describe("throttle reports", () => {
     for (const entries of [
       Array(101).fill(entry),
       [{ ...entry, method: "DropTables" }],
-      [{ ...entry, token: newToken() }],
+      [{ ...entry, token: newServiceToken() }],
       [{ ...entry, count: 0 }],
     ]) {
       const refused = await report(entries);
