@@ -16,8 +16,8 @@ import { toBusError } from "../errors.ts";
 import { DecryptionError, DecryptionFailure, type Keyring } from "../keyring/index.ts";
 import type { AuthenticatedService, TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
 import type { UsageRecorder } from "../usage/usage-recorder.ts";
+import { describeNames } from "./audit-secret-names.ts";
 import type { SecretsDal } from "./secrets-dal.ts";
-import { describeNames } from "./watch-service.ts";
 
 export interface GetSecretInput {
   secretName: string;

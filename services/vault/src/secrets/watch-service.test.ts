@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsUrl, startVaultCluster, type VaultCluster } from "../../test/harness.ts";
 import { type AuditFacts, auditUnavailable } from "../audit/audit-recorder.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
-import { createWatchService, describeNames, type WatchDeps } from "./watch-service.ts";
+import { describeNames } from "./audit-secret-names.ts";
+import { createWatchService, type WatchDeps } from "./watch-service.ts";
 
 const caller = { requestId: "req-w", ipAddress: "10.0.0.9", userAgent: "grpc-node-js/1.14" };
 const token = "t".repeat(43);

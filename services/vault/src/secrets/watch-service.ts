@@ -5,6 +5,7 @@ import { checkWatchSecrets } from "@secrets/validation";
 import { type AuditFacts, type AuditRecorder, refusalReason } from "../audit/audit-recorder.ts";
 import { toBusError } from "../errors.ts";
 import type { TokenAuthenticator } from "../service-tokens/token-authenticator.ts";
+import { describeNames } from "./audit-secret-names.ts";
 import type { WatchableSecret, WatchDal } from "./watch-dal.ts";
 
 export interface AuthorizeWatchInput {
@@ -24,19 +25,6 @@ export interface WatchDeps {
 export interface WatchedVersion {
   secretName: string;
   version: number;
-}
-
-/** The audit's `secret_name` for a set of names: the name itself for one, else as many whole names as fit. */
-export function describeNames(names: readonly string[], maxLength = 256): string {
-  let text = "";
-  for (const [index, name] of names.entries()) {
-    const rest = names.length - index;
-    const next = text === "" ? name : `${text},${name}`;
-    const suffix = rest > 1 ? ` (+${rest - 1} more)` : "";
-    if (next.length + suffix.length > maxLength) return `${text} (+${rest} more)`;
-    text = next;
-  }
-  return text;
 }
 
 /**
