@@ -5,6 +5,8 @@
  */
 
 export const secretNamePattern = /^[A-Z][A-Z0-9_]{0,127}$/;
+/** The longest name `secretNamePattern` allows, for the name field's `maxlength`. */
+export const nameMaxLength = 128;
 export const descriptionMaxBytes = 1024;
 export const valueMaxBytes = 64 * 1024;
 
@@ -25,7 +27,7 @@ function hasControlCharacters(text: string): boolean {
 /** A message for the field, or undefined when it is valid. */
 export function nameProblem(name: string): string | undefined {
   if (name === "") return "Enter a name";
-  if (name.length > 128) return "Use at most 128 characters";
+  if (name.length > nameMaxLength) return `Use at most ${nameMaxLength} characters`;
   if (!/^[A-Z]/.test(name)) return "Start with an upper-case letter (A–Z)";
   if (!secretNamePattern.test(name))
     return "Use only upper-case letters, digits and _ (like an env variable)";
