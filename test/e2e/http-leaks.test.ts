@@ -2,13 +2,15 @@
  * Secret values are write-only over HTTP: a full end-to-end run (vault, gateway and admin API as real
  * processes) that records EVERY response of the admin API (status line, every header, body) over every
  * documented route, failures included, and finds no secret value, no service token and no admin token in
- * any of them, nor in the admin requests the bus carried.
+ * any of them, nor in the admin requests the bus carried. Every one of those responses also keeps the
+ * OpenAPI document the API serves (`support/openapi-contract.ts`): real vault answers, not a fake's.
  */
 import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AdminHttpClient, adminHttpClient } from "../support/admin-http.ts";
 import { secretsClient } from "../support/grpc-client.ts";
+import { contractProblems } from "../support/openapi-contract.ts";
 import { createStack, type Stack } from "../support/stack.ts";
 import { newServiceToken } from "../support/tokens.ts";
 
@@ -140,6 +142,19 @@ describe("the admin API's responses", () => {
     expect(new Set(http.recorded.map((r) => r.statusLine.split(" ")[1]))).toEqual(
       new Set(["200", "201", "202", "204", "400", "401", "404", "409", "413", "422"]),
     );
+
+    const broken = http.recorded.flatMap((r) => {
+      const [method = "", path = ""] = r.request.split(" ");
+      const status = Number(r.statusLine.split(" ")[1]);
+      return contractProblems(doc.json, {
+        method,
+        path,
+        status,
+        headers: Object.fromEntries(r.headers),
+        text: r.body,
+      });
+    });
+    expect(broken).toEqual([]);
 
     const everything = http.recordedText();
     expect(everything).toContain('"name":"BILLING_KEY"'); // the search looks at real content

@@ -1,7 +1,7 @@
 /**
  * The admin API under test without a port: `createApp` on a MemoryBus served by the fake vault, requests
  * through `app.handle`. Records every response, every bus payload and every log line, so tests can look
- * for leaks anywhere. Every response is checked against the served OpenAPI document (`openapi-contract.ts`),
+ * for leaks anywhere. Every response is checked against the served OpenAPI document (`@secrets/test/support/openapi-contract`),
  * and a handler's undeclared field is refused rather than dropped: a response the document does not
  * describe fails the test that received it.
  */
@@ -10,7 +10,7 @@ import { createLogger, silentLogger } from "@secrets/logger";
 import { type AppConfig, createApp, parseAdminApiConfig } from "../src/index.ts";
 import { createFakeAudit } from "./fake-audit.ts";
 import { createFakeVault } from "./fake-vault.ts";
-import { contractProblems } from "./openapi-contract.ts";
+import { contractProblems } from "@secrets/test/support/openapi-contract";
 
 export interface CallOptions {
   /** Sent as `Authorization: Bearer <token>`. */

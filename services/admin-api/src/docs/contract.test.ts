@@ -1,6 +1,6 @@
 /**
  * The served document is a valid OpenAPI 3.1 document, and a contract real responses keep. Every
- * response in the admin API's tests is checked against it by the harness (`test/openapi-contract.ts`);
+ * response in the admin API's tests is checked against it by the harness (`@secrets/test/support/openapi-contract`);
  * the security table (`security.test.ts`) reaches every documented route with and without credentials,
  * so each route's successes and errors are checked. These tests show that the check catches what it
  * should.
@@ -8,7 +8,7 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { describe, expect, it } from "vitest";
 import { createHarness } from "../../test/harness.ts";
-import { type ContractExchange, contractProblems, operationFor } from "../../test/openapi-contract.ts";
+import { type ContractExchange, contractProblems, operationFor } from "@secrets/test/support/openapi-contract";
 
 // biome-ignore lint/suspicious/noExplicitAny: walking an arbitrary JSON document
 type Json = any;
