@@ -5,7 +5,7 @@ import { type KeyObject, randomBytes } from "node:crypto";
 import { link, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { KeyFileError } from "./errors.ts";
-import { isWrapped, unwrap, wrap } from "./master-key.ts";
+import { isWrapped, unwrap, wrap } from "./master-key-wrapping.ts";
 
 /** How a private file is protected at rest beyond its mode. */
 export interface AtRest {
