@@ -20,6 +20,8 @@ export interface StreamStore {
 /** Durable-stream semantics in memory: limits with discard-new, de-duplication by message id, consumers. */
 export class MemoryStreamStore implements StreamStore {
   private readonly streams = new Map<string, MemoryStream>();
+  /** Each stream's consumers by durable name; a stream removed and made again starts without any. */
+  private readonly consumers = new WeakMap<MemoryStream, Map<string, MemoryConsumer>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -33,7 +35,6 @@ export class MemoryStreamStore implements StreamStore {
         bytes: 0,
         lastSeq: 0,
         recentIds: new Map(),
-        consumers: new Map(),
         listeners: new Set(),
       });
     }
@@ -77,10 +78,15 @@ export class MemoryStreamStore implements StreamStore {
   async consumer(name: string, spec: ConsumerSpec): Promise<DurableConsumer> {
     const stream = this.streams.get(name);
     if (!stream) throw new Error(`no stream named ${name}`);
-    let consumer = stream.consumers.get(spec.durable);
+    let consumers = this.consumers.get(stream);
+    if (!consumers) {
+      consumers = new Map();
+      this.consumers.set(stream, consumers);
+    }
+    let consumer = consumers.get(spec.durable);
     if (!consumer) {
       consumer = new MemoryConsumer(stream, spec, this.now);
-      stream.consumers.set(spec.durable, consumer);
+      consumers.set(spec.durable, consumer);
     } else consumer.update(spec);
     return consumer;
   }

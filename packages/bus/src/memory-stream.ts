@@ -1,5 +1,4 @@
 import type { StreamSpec } from "./bus.ts";
-import type { MemoryConsumer } from "./memory-consumer.ts";
 
 export interface StoredMessage {
   seq: number;
@@ -17,7 +16,6 @@ export interface MemoryStream {
   lastSeq: number;
   /** msgId → seq and time, within the duplicate window. */
   recentIds: Map<string, { seq: number; atMs: number }>;
-  consumers: Map<string, MemoryConsumer>;
   /** Called after each append, to wake fetches that wait for messages. */
   listeners: Set<() => void>;
 }
