@@ -16,12 +16,10 @@ import { addressKey } from "@secrets/validation";
 import { normalAddress, type TrustedProxies } from "./client-address.ts";
 import { guardHeaderBlocks } from "./header-block-guard.ts";
 import { readProxyHeader } from "./proxy-protocol.ts";
-import { serverTlsPolicy } from "./tls.ts";
+import { type ListenCredentials, serverTlsPolicy } from "./tls.ts";
 import type { TransportLimits } from "./transport-limits.ts";
 
 /** How the listener secures connections: a certificate chain and key, or plaintext (development only). */
-export type ListenCredentials = { kind: "insecure" } | { kind: "tls"; certPem: string; keyPem: string };
-
 export interface GuardedListener {
   readonly port: number;
   /** Connections open now, in total. */

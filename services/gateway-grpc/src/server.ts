@@ -10,7 +10,7 @@ import { type BackoffPolicy, RateLimiter } from "@secrets/validation";
 import { createApprovedTokens } from "./approved-tokens.ts";
 import { createAuthBudgets } from "./auth-budgets.ts";
 import { trustedProxies } from "./client-address.ts";
-import { type GuardedListener, type ListenCredentials, listenGuarded } from "./connection-guard.ts";
+import { type GuardedListener, listenGuarded } from "./connection-guard.ts";
 import { createGetSecretHandler } from "./get-secret-handler.ts";
 import { createGetSecretsHandler } from "./get-secrets-handler.ts";
 import { createHealthService } from "./health.ts";
@@ -18,6 +18,7 @@ import { HealthService } from "./health-proto.ts";
 import { createRegisterTokenHandler } from "./register-token-handler.ts";
 import { ReplyKeys } from "./reply-keys.ts";
 import { createSecretChangeFeed } from "./secret-change-feed.ts";
+import type { ListenCredentials } from "./tls.ts";
 import {
   defaultTransportLimits,
   grpcTransportOptions,

@@ -6,9 +6,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@secrets/logger";
 import type { GatewayConfig } from "./config.ts";
-import type { ListenCredentials } from "./connection-guard.ts";
 import { certificateInfo, keyMatchesCertificate } from "./tls-certificates.ts";
 import { ensureGeneratedTls } from "./tls-store.ts";
+
+/** What the gateway listens with: TLS with a certificate and its key, or (for tests and a local proxy) none. */
+export type ListenCredentials = { kind: "insecure" } | { kind: "tls"; certPem: string; keyPem: string };
 
 export type TlsSetup =
   | { mode: "insecure"; credentials: ListenCredentials }
