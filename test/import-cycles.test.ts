@@ -127,7 +127,10 @@ describe("import cycles", () => {
       ["d.ts", []],
       ["e.ts", ["e.ts"]],
     ]);
-    expect(importCycles(graph)).toEqual([["a.ts", "b.ts", "c.ts", "a.ts"], ["e.ts", "e.ts"]]);
+    expect(importCycles(graph)).toEqual([
+      ["a.ts", "b.ts", "c.ts", "a.ts"],
+      ["e.ts", "e.ts"],
+    ]);
   });
 
   it("resolves relative and workspace package imports to files, type-only ones included", () => {
