@@ -20,15 +20,18 @@ export function useTokenDecisions() {
   /** A token whose approval hands over existing grants, waiting for confirmation. */
   const inheriting = ref<ServiceToken | undefined>();
 
-  /** Sends the decision; true once it is recorded. A failed revoke is left to its dialog (`decide.error`). */
-  async function run(token: ServiceToken, decision: TokenDecision): Promise<boolean> {
+  /**
+   * Sends the decision; true once it is recorded. A failure is announced, unless a dialog shows it
+   * (`decide.error`): a revoke's, or one confirmed in a dialog (`inDialog`).
+   */
+  async function run(token: ServiceToken, decision: TokenDecision, inDialog = decision === "revoke") {
     busy.value = token.id;
     try {
       await decide.mutateAsync({ id: token.id, decision });
       notify(`${done[decision]} the token of ${token.serviceName}`);
       return true;
     } catch (error) {
-      if (decision !== "revoke") notify(describeError(error), "error");
+      if (!inDialog) notify(describeError(error), "error");
       return false;
     } finally {
       busy.value = "";
