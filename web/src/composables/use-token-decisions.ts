@@ -3,10 +3,11 @@
  * it. Grants belong to the service name, so approving a token of a service that already holds grants only
  * marks it `inheriting`: `ApproveInheritingToken` shows what it inherits and approves on confirmation.
  */
+
+import type { ServiceTokenView } from "@secrets/admin-api-schema";
 import { ref } from "vue";
 import { describeError } from "../api/http.ts";
 import { useDecideToken } from "../api/queries.ts";
-import type { ServiceToken } from "../api/types.ts";
 import { notify } from "../notices.ts";
 
 export type TokenDecision = "approve" | "deny" | "revoke";
@@ -18,13 +19,13 @@ export function useTokenDecisions() {
   /** The token whose button was pressed, so only its row shows it is working. */
   const busy = ref("");
   /** A token whose approval hands over existing grants, waiting for confirmation. */
-  const inheriting = ref<ServiceToken | undefined>();
+  const inheriting = ref<ServiceTokenView | undefined>();
 
   /**
    * Sends the decision; true once it is recorded. A failure is announced, unless a dialog shows it
    * (`decide.error`): a revoke's, or one confirmed in a dialog (`inDialog`).
    */
-  async function run(token: ServiceToken, decision: TokenDecision, inDialog = decision === "revoke") {
+  async function run(token: ServiceTokenView, decision: TokenDecision, inDialog = decision === "revoke") {
     busy.value = token.id;
     try {
       await decide.mutateAsync({ id: token.id, decision });
@@ -39,7 +40,7 @@ export function useTokenDecisions() {
   }
 
   /** Approves at once, unless the token inherits grants: then it waits in `inheriting`. */
-  function approve(token: ServiceToken) {
+  function approve(token: ServiceTokenView) {
     if (token.inheritedGrants > 0) inheriting.value = token;
     else void run(token, "approve");
   }
