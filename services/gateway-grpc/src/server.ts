@@ -27,7 +27,7 @@ import {
 } from "./transport-limits.ts";
 import { decodingLeniently, refusingUndecodable } from "./undecodable-requests.ts";
 import { VaultHealth, type VaultHealthOptions } from "./vault-health.ts";
-import { createWatchSecretsEndpoint, type WatchLimits } from "./watch-secrets-handler.ts";
+import { createWatchSecretsEndpoint, type WatchLimits } from "./watch-secrets-endpoint.ts";
 
 /** Largest request message accepted: a valid request is at most ~2 KiB, so anything near this is abuse. */
 export const defaultMaxMessageBytes = 16 * 1024;
