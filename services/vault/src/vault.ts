@@ -109,8 +109,8 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const invalidator = createCacheInvalidator({ bus, cache, logger });
   const lookups = cachedLookups(cache, dals);
   // Gateways keep the approved token keys: a change to any token's status tells them to fetch them again.
-  const announce: typeof invalidator.announce = async (change) => {
-    await invalidator.announce(change);
+  const invalidate: typeof invalidator.invalidate = async (change) => {
+    await invalidator.invalidate(change);
     if ((change.tokenIds?.length ?? 0) > 0 || change.all) publish(bus, serviceTokensChangedTopic, {});
   };
   const cachedTokens = { ...dals.serviceTokens, findByHash: lookups.findTokenByHash };
@@ -140,7 +140,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
   const expiry = createPendingExpiry({
     dal: createExpiryDal({ db }),
     audit,
-    announce,
+    invalidate,
     logger,
     options: options.pendingExpiry ?? { maxAgeMs: 30 * 86_400_000, checkIntervalMs: 3_600_000 },
   });
@@ -178,7 +178,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         keyring: deps.keyring,
         recorder,
         usage,
-        notify: invalidator.notify,
+        invalidate: invalidator.invalidateUnconfirmed,
         warm: lookups.warm,
         logger,
         pendingRequestsPerService: pendingLimits.requestsPerService,
@@ -226,16 +226,16 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         sealingKey: deps.sealingKey,
         logger,
         versionsKept: options.secretVersionsKept ?? 10,
-        notify: (change) => publish(bus, secretChangedTopic, change),
-        announce: invalidator.announce,
+        announce: (change) => publish(bus, secretChangedTopic, change),
+        invalidate: invalidator.invalidate,
       }),
       accessRequests: createAccessRequestsAdminService({
         dals,
         audit,
-        announce: invalidator.announce,
+        invalidate: invalidator.invalidate,
         pendingLimits,
       }),
-      serviceTokens: createServiceTokensAdminService({ dals, audit, announce, pendingLimits }),
+      serviceTokens: createServiceTokensAdminService({ dals, audit, invalidate, pendingLimits }),
     }),
   ];
   await bus.flush();

@@ -4,7 +4,7 @@ import { checkSecretName, checkServiceName } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { accessRequestRecord, accessStatusFromProto, pendingLimitRecords } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
-import type { AnnounceChange } from "../cache/cache-invalidation.ts";
+import type { InvalidateCache } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
 import type { PendingLimits } from "../db/pending-limits.ts";
 
@@ -16,7 +16,7 @@ import type { PendingLimits } from "../db/pending-limits.ts";
 export function createAccessRequestsAdminService(deps: {
   dals: Pick<Dals, "accessRequests">;
   audit: AdminAudit;
-  announce: AnnounceChange;
+  invalidate: InvalidateCache;
   pendingLimits: Pick<PendingLimits, "requestsPerService">;
 }) {
   async function decide(admin: Admin, id: string, status: "granted" | "denied") {
@@ -31,13 +31,13 @@ export function createAccessRequestsAdminService(deps: {
         facts: { secretId: row.secretId, secretName: row.secretName, serviceName: row.serviceName },
       };
     });
-    await announceGrant(result.accessRequest);
+    await invalidateAccessRequest(result.accessRequest);
     return result;
   }
 
-  const announceGrant = (request: { secretId: string; serviceName: string } | undefined) =>
+  const invalidateAccessRequest = (request: { secretId: string; serviceName: string } | undefined) =>
     request
-      ? deps.announce({ grants: [{ secretId: request.secretId, serviceName: request.serviceName }] })
+      ? deps.invalidate({ grants: [{ secretId: request.secretId, serviceName: request.serviceName }] })
       : undefined;
 
   return {
@@ -79,7 +79,7 @@ export function createAccessRequestsAdminService(deps: {
           facts: { secretId: secret.id, targetId: row.id },
         };
       });
-      await announceGrant(result.accessRequest);
+      await invalidateAccessRequest(result.accessRequest);
       return result;
     },
     deny: (admin: Admin, id: string) => decide(admin, id, "denied"),

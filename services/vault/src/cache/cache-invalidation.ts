@@ -9,8 +9,11 @@ import type { LookupCache } from "./lookup-cache.ts";
 /** What changed; fields left out are empty. */
 export type CacheChange = Partial<CacheInvalidation>;
 
-/** Announces a committed change; resolves once other replicas will see it before any later request. */
-export type AnnounceChange = (change: CacheChange) => Promise<void>;
+/**
+ * Invalidates every replica's cached lookups that a committed change affects; resolves once other replicas
+ * will see it before any later request.
+ */
+export type InvalidateCache = (change: CacheChange) => Promise<void>;
 
 export function createCacheInvalidator(deps: {
   bus: Bus;
@@ -30,7 +33,7 @@ export function createCacheInvalidator(deps: {
      * request that the admin's next action causes reaches every replica after the invalidation. If the bus
      * cannot confirm, the entries' TTL still bounds how long another replica may serve them.
      */
-    announce: (async (change) => {
+    invalidate: (async (change) => {
       send(change);
       await deps.bus.flush().catch((error: unknown) => {
         deps.logger.warn(
@@ -40,10 +43,10 @@ export function createCacheInvalidator(deps: {
           },
         );
       });
-    }) satisfies AnnounceChange,
+    }) satisfies InvalidateCache,
 
     /** The same, without waiting (a change made on the request path, whose staleness is harmless). */
-    notify: send,
+    invalidateUnconfirmed: send,
 
     /** Applies the changes other replicas (and this one) publish. */
     listen(): Subscription {

@@ -53,7 +53,7 @@ describe("expiry of pending approvals", () => {
           return (await work()).result;
         },
       } as never,
-      announce: async (change) => {
+      invalidate: async (change) => {
         announced.push(change);
       },
       logger: silentLogger,

@@ -1,7 +1,7 @@
 import { AuditEventName } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
 import type { AdminAudit } from "../audit/admin-audit.ts";
-import type { AnnounceChange } from "../cache/cache-invalidation.ts";
+import type { InvalidateCache } from "../cache/cache-invalidation.ts";
 import type { ExpiryDal } from "./expiry-dal.ts";
 
 export interface PendingExpiryOptions {
@@ -21,7 +21,7 @@ export function createPendingExpiry(deps: {
   dal: ExpiryDal;
   audit: Pick<AdminAudit, "change">;
   /** Tells every vault's cache which tokens and access requests are gone. */
-  announce: AnnounceChange;
+  invalidate: InvalidateCache;
   logger: Logger;
   options: PendingExpiryOptions;
 }) {
@@ -36,7 +36,7 @@ export function createPendingExpiry(deps: {
     const tokens = await deps.dal.expirePendingTokens(before);
     const requests = await deps.dal.expirePendingAccessRequests(before);
     if (tokens.length + requests.length > 0) {
-      await deps.announce({
+      await deps.invalidate({
         tokenIds: tokens.map((token) => token.id),
         grants: requests.map((request) => ({ secretId: request.secretId, serviceName: request.serviceName })),
       });

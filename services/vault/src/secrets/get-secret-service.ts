@@ -49,7 +49,7 @@ export interface GetSecretDeps {
   /** Pending access requests (each new name a stub) one service may have before new ones are refused. */
   pendingRequestsPerService: number;
   /** Tells the other vault replicas about a row this path changed (a requested description kept). */
-  notify: (change: CacheChange) => void;
+  invalidate: (change: CacheChange) => void;
   /** Loads a batch's secrets and access requests in a few queries before each is decided (a cache). */
   warm: (secretNames: readonly string[], serviceName: string) => Promise<void>;
   logger: Logger;
@@ -110,7 +110,7 @@ export function createGetSecretService(deps: GetSecretDeps) {
     if (description === "" || description === secret.description) return;
     if (access.requestedDescription === description) return;
     await deps.accessRequests.setRequestedDescription(access.id, description);
-    deps.notify({ grants: [{ secretId: access.secretId, serviceName: access.serviceName }] });
+    deps.invalidate({ grants: [{ secretId: access.secretId, serviceName: access.serviceName }] });
   }
 
   /**

@@ -7,7 +7,7 @@ import { checkDescription, checkSecretName, checkValue } from "@secrets/validati
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { secretRecord, secretVersionRecord, withoutValue } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
-import type { AnnounceChange } from "../cache/cache-invalidation.ts";
+import type { InvalidateCache } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
 import { PgErrorCode, pgErrorCode } from "../db/errors.ts";
 import type { Secret } from "../db/schema.ts";
@@ -20,9 +20,9 @@ export interface SecretsAdminDeps {
   sealingKey: SealingKeyPair;
   logger: Logger;
   /** Told after a value changes or a secret is deleted (committed); never given the value. */
-  notify: (change: SecretChanged) => void;
-  /** Tells every vault's cache about any committed change of a secret, before the admin hears of it. */
-  announce: AnnounceChange;
+  announce: (change: SecretChanged) => void;
+  /** Invalidates every vault's cache for any committed change of a secret, before the admin hears of it. */
+  invalidate: InvalidateCache;
   /** Versions kept per secret, the current one included. */
   versionsKept: number;
   newId?: () => string;
@@ -101,7 +101,7 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
   }
 
   const changed = (row: Secret) =>
-    deps.notify({ secretId: row.id, secretName: row.name, version: row.version, deleted: false });
+    deps.announce({ secretId: row.id, secretName: row.name, version: row.version, deleted: false });
 
   return {
     list(admin: Admin, request: { query: string; missingOnly: boolean; limit: number; cursor: string }) {
@@ -158,7 +158,7 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           facts: { secretId: id },
         };
       });
-      await deps.announce({ secretNames: [outcome.row.name] });
+      await deps.invalidate({ secretNames: [outcome.row.name] });
       if (input.value !== undefined) changed(outcome.row);
       return { secret: outcome.secret, created: outcome.created };
     },
@@ -205,7 +205,7 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           facts: { secretId: row.id, secretName: row.name },
         };
       });
-      await deps.announce({ secretNames: [outcome.row.name] });
+      await deps.invalidate({ secretNames: [outcome.row.name] });
       changed(outcome.row);
       return { secret: outcome.secret };
     },
@@ -221,8 +221,8 @@ export function createSecretsAdminService(deps: SecretsAdminDeps) {
           return { result: secret, facts: { secretId: id, secretName: secret.name } };
         },
       );
-      await deps.announce({ secretNames: [removed.name], secretIds: [removed.id] });
-      deps.notify({ secretId: removed.id, secretName: removed.name, version: 0, deleted: true });
+      await deps.invalidate({ secretNames: [removed.name], secretIds: [removed.id] });
+      deps.announce({ secretId: removed.id, secretName: removed.name, version: 0, deleted: true });
       return {};
     },
   };

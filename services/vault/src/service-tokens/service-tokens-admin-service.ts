@@ -4,7 +4,7 @@ import { tokenFingerprint } from "@secrets/validation";
 import { type Admin, pageLimit } from "../admin/admin-context.ts";
 import { pendingLimitRecords, serviceTokenRecord, tokenStatusFromProto } from "../admin/records.ts";
 import type { AdminAudit } from "../audit/admin-audit.ts";
-import type { AnnounceChange } from "../cache/cache-invalidation.ts";
+import type { InvalidateCache } from "../cache/cache-invalidation.ts";
 import type { Dals } from "../db/dals.ts";
 import type { PendingLimits } from "../db/pending-limits.ts";
 import type { ServiceTokenStatus } from "../db/schema.ts";
@@ -23,13 +23,13 @@ const refusals: Record<string, string> = {
 };
 
 /**
- * Admin decisions on service tokens: approve, deny, revoke; each attributed and audited, and announced
- * to every vault's cache before the admin hears it is done (a revoked token stops working at once).
+ * Admin decisions on service tokens: approve, deny, revoke; each attributed and audited, and invalidated
+ * in every vault's cache before the admin hears it is done (a revoked token stops working at once).
  */
 export function createServiceTokensAdminService(deps: {
   dals: Pick<Dals, "serviceTokens">;
   audit: AdminAudit;
-  announce: AnnounceChange;
+  invalidate: InvalidateCache;
   pendingLimits: Pick<PendingLimits, "tokensPerService" | "tokensPerAddress">;
 }) {
   async function decide(admin: Admin, id: string, target: keyof typeof transitions) {
@@ -51,7 +51,7 @@ export function createServiceTokensAdminService(deps: {
       if (!row) throw new BusError(ErrorCode.NOT_FOUND, `No service token has the id "${id}"`);
       return { result: { serviceToken: serviceTokenRecord(row) }, facts };
     });
-    await deps.announce({ tokenIds: [id] });
+    await deps.invalidate({ tokenIds: [id] });
     return result;
   }
 
