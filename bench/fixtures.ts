@@ -1,7 +1,7 @@
 /**
- * What the measurements need in the vault: approved service tokens, secrets with values and grants (all
- * through the gateway and the admin API, as in production), and bulk secrets written straight into the
- * database for the list and memory figures.
+ * What the measurements need in the vault: approved service tokens, secrets with values and granted access
+ * requests (all through the gateway and the admin API, as in production), and bulk secrets written straight
+ * into the database for the list and memory figures.
  */
 import { generateServiceToken } from "@secrets/sdk";
 import { adminHttpClient } from "@secrets/test/support/admin-http";

@@ -57,7 +57,7 @@ describe("a service gets a secret over gRPC", () => {
 
     const tokens = await admin.listServiceTokens(ServiceTokenStatus.PENDING);
     const orders = tokens.serviceTokens.find((t) => t.serviceName === "orders");
-    expect(orders).toMatchObject({ serviceVersion: "2.1.0", inheritedGrants: 0 });
+    expect(orders).toMatchObject({ serviceVersion: "2.1.0", inheritedAccessRequests: 0 });
     await admin.approveToken(orders?.id ?? "");
 
     const missing = await grpc.getSecret("ORDERS_DB_PASSWORD", token, {

@@ -8,7 +8,7 @@ import type { GatewaySourceOptions, SecretsClientOptions } from "./options.ts";
 /** Each variable read, with what it sets. */
 export const optionVariables = {
   SECRETS_SOURCE: '"grpc" (default) or "env": read secrets from environment variables instead',
-  SECRETS_SERVICE_NAME: "serviceName: the name the token and grants belong to",
+  SECRETS_SERVICE_NAME: "serviceName: the name the token and access requests belong to",
   SECRETS_SERVICE_VERSION: "serviceVersion",
   SECRETS_GATEWAY_ADDRESS: "address: host:port of a gateway (default localhost:50051)",
   SECRETS_CA_FILE: "caFile: the gateway's CA certificate (PEM)",

@@ -15,7 +15,7 @@ interface CommonOptions {
 /** Secrets from the gateway over gRPC (the default source). */
 export interface GatewaySourceOptions extends CommonOptions {
   source?: "grpc";
-  /** The name the service's token and grants belong to: `^[a-z0-9][a-z0-9._-]{0,63}$`. */
+  /** The name the service's token and access requests belong to: `^[a-z0-9][a-z0-9._-]{0,63}$`. */
   serviceName: string;
   /** Shown to the admin who approves the token. Default "". */
   serviceVersion?: string;

@@ -6,7 +6,7 @@
 /** Upper-case, digits and underscores, starting with a letter: the shape of an environment variable. */
 export const secretNamePattern = /^[A-Z][A-Z0-9_]{0,127}$/;
 
-/** A service name: lower-case, digits, `.`, `_` and `-`. Grants belong to it. */
+/** A service name: lower-case, digits, `.`, `_` and `-`. Access requests belong to it. */
 export const serviceNamePattern = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** base64url without padding. */

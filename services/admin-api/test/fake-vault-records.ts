@@ -53,7 +53,7 @@ export function serviceTokenRecord(
     approvedBy: "",
     lastUsedAtMs: undefined,
     accessCount: 0,
-    inheritedGrants: 0,
+    inheritedAccessRequests: 0,
     fingerprint: "ab12cd34",
     clientAddress: "10.0.0.9",
     ...fields,

@@ -167,7 +167,7 @@ export class WatchStream {
         this.versions.set(name, version);
         if (version !== last) this.push({ secretName: name, version, deleted: false });
       } else if (last !== undefined) {
-        // No longer granted: a deletion is news; a withdrawn grant is dropped without a word.
+        // No longer granted: a deletion is news; withdrawn access is dropped without a word.
         this.versions.delete(name);
         if (deleted) this.push({ secretName: name, version: 0, deleted: true });
       }

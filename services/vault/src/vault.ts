@@ -198,7 +198,7 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
       }),
       authorizeWatch: createWatchService({
         authenticate,
-        grants: createWatchDal({ db }),
+        accessRequests: createWatchDal({ db }),
         recorder,
         logger,
       }),

@@ -230,8 +230,8 @@ export interface ServiceTokenRecord {
   approvedBy: string;
   lastUsedAtMs?: number | undefined;
   accessCount: number;
-  /** Secrets already granted to this service name: what approving this token hands over. */
-  inheritedGrants: number;
+  /** Granted access requests of this service name: the secrets approving this token hands over. */
+  inheritedAccessRequests: number;
   /** The first 8 hex characters of the token's SHA-256; the SDK logs the same at start-up. */
   fingerprint: string;
   /** The client address the registration came from; empty for tokens registered before it was recorded. */
@@ -2280,7 +2280,7 @@ function createBaseServiceTokenRecord(): ServiceTokenRecord {
     approvedBy: "",
     lastUsedAtMs: undefined,
     accessCount: 0,
-    inheritedGrants: 0,
+    inheritedAccessRequests: 0,
     fingerprint: "",
     clientAddress: "",
   };
@@ -2315,8 +2315,8 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
     if (message.accessCount !== 0) {
       writer.uint32(72).int64(message.accessCount);
     }
-    if (message.inheritedGrants !== 0) {
-      writer.uint32(80).int32(message.inheritedGrants);
+    if (message.inheritedAccessRequests !== 0) {
+      writer.uint32(80).int32(message.inheritedAccessRequests);
     }
     if (message.fingerprint !== "") {
       writer.uint32(90).string(message.fingerprint);
@@ -2417,7 +2417,7 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
               break;
             }
 
-            message.inheritedGrants = reader.int32();
+            message.inheritedAccessRequests = reader.int32();
             continue;
           }
           case 11: {
@@ -2462,7 +2462,7 @@ export const ServiceTokenRecord: MessageFns<ServiceTokenRecord> = {
     message.approvedBy = object.approvedBy ?? "";
     message.lastUsedAtMs = object.lastUsedAtMs ?? undefined;
     message.accessCount = object.accessCount ?? 0;
-    message.inheritedGrants = object.inheritedGrants ?? 0;
+    message.inheritedAccessRequests = object.inheritedAccessRequests ?? 0;
     message.fingerprint = object.fingerprint ?? "";
     message.clientAddress = object.clientAddress ?? "";
     return message;

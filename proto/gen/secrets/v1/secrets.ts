@@ -50,7 +50,7 @@ export interface GetSecretResponse {
 }
 
 export interface RegisterTokenRequest {
-  /** `^[a-z0-9][a-z0-9._-]{0,63}$`; grants belong to this name. */
+  /** `^[a-z0-9][a-z0-9._-]{0,63}$`; access requests belong to this name. */
   serviceName: string;
   serviceVersion: string;
   /** At least 43 characters: 256 random bits in base64url. */

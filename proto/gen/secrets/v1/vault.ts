@@ -151,13 +151,13 @@ export interface CacheInvalidation {
   /** Secrets deleted: every cached access request for them goes too. */
   secretIds: string[];
   /** Access requests decided, changed or removed. */
-  grants: GrantKey[];
+  accessRequests: AccessRequestKey[];
   /** Drop every cached entry (when a change is too broad to name). */
   all: boolean;
 }
 
 /** An access request's identity: one row per (secret, service name). */
-export interface GrantKey {
+export interface AccessRequestKey {
   secretId: string;
   serviceName: string;
 }
@@ -1347,7 +1347,7 @@ export const SecretChanged: MessageFns<SecretChanged> = {
 };
 
 function createBaseCacheInvalidation(): CacheInvalidation {
-  return { tokenIds: [], secretNames: [], secretIds: [], grants: [], all: false };
+  return { tokenIds: [], secretNames: [], secretIds: [], accessRequests: [], all: false };
 }
 
 export const CacheInvalidation: MessageFns<CacheInvalidation> = {
@@ -1361,8 +1361,8 @@ export const CacheInvalidation: MessageFns<CacheInvalidation> = {
     for (const v of message.secretIds) {
       writer.uint32(26).string(v!);
     }
-    for (const v of message.grants) {
-      GrantKey.encode(v!, writer.uint32(34).fork()).join();
+    for (const v of message.accessRequests) {
+      AccessRequestKey.encode(v!, writer.uint32(34).fork()).join();
     }
     if (message.all !== false) {
       writer.uint32(40).bool(message.all);
@@ -1412,7 +1412,7 @@ export const CacheInvalidation: MessageFns<CacheInvalidation> = {
               break;
             }
 
-            message.grants.push(GrantKey.decode(reader, reader.uint32()));
+            message.accessRequests.push(AccessRequestKey.decode(reader, reader.uint32()));
             continue;
           }
           case 5: {
@@ -1443,18 +1443,18 @@ export const CacheInvalidation: MessageFns<CacheInvalidation> = {
     message.tokenIds = object.tokenIds?.map((e) => e) || [];
     message.secretNames = object.secretNames?.map((e) => e) || [];
     message.secretIds = object.secretIds?.map((e) => e) || [];
-    message.grants = object.grants?.map((e) => GrantKey.fromPartial(e)) || [];
+    message.accessRequests = object.accessRequests?.map((e) => AccessRequestKey.fromPartial(e)) || [];
     message.all = object.all ?? false;
     return message;
   },
 };
 
-function createBaseGrantKey(): GrantKey {
+function createBaseAccessRequestKey(): AccessRequestKey {
   return { secretId: "", serviceName: "" };
 }
 
-export const GrantKey: MessageFns<GrantKey> = {
-  encode(message: GrantKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const AccessRequestKey: MessageFns<AccessRequestKey> = {
+  encode(message: AccessRequestKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.secretId !== "") {
       writer.uint32(10).string(message.secretId);
     }
@@ -1464,7 +1464,7 @@ export const GrantKey: MessageFns<GrantKey> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GrantKey {
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessRequestKey {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1473,7 +1473,7 @@ export const GrantKey: MessageFns<GrantKey> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGrantKey();
+      const message = createBaseAccessRequestKey();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1505,11 +1505,11 @@ export const GrantKey: MessageFns<GrantKey> = {
     }
   },
 
-  create<I extends Exact<DeepPartial<GrantKey>, I>>(base?: I): GrantKey {
-    return GrantKey.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<AccessRequestKey>, I>>(base?: I): AccessRequestKey {
+    return AccessRequestKey.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<GrantKey>, I>>(object: I): GrantKey {
-    const message = createBaseGrantKey();
+  fromPartial<I extends Exact<DeepPartial<AccessRequestKey>, I>>(object: I): AccessRequestKey {
+    const message = createBaseAccessRequestKey();
     message.secretId = object.secretId ?? "";
     message.serviceName = object.serviceName ?? "";
     return message;

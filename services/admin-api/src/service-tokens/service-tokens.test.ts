@@ -12,7 +12,7 @@ describe("service tokens", () => {
     const token = h.vault.seedServiceToken({
       serviceName: "orders",
       serviceVersion: "2.1.0",
-      inheritedGrants: 2,
+      inheritedAccessRequests: 2,
       fingerprint: "ab12cd34",
       clientAddress: "203.0.113.7",
     });

@@ -9,9 +9,10 @@ import type { Dals } from "../db/dals.ts";
 import type { PendingLimits } from "../db/pending-limits.ts";
 
 /**
- * Admin decisions on access requests. Grants belong to the service name: approving lets every approved
- * token of that service read the secret. A decision can be changed (a grant revoked by denying it), and
- * every vault's cache hears of it before the admin does (a denied grant stops working at once).
+ * Admin decisions on access requests. Access requests belong to the service name: granting one lets every
+ * approved token of that service read the secret. A decision can be changed (a granted request revoked by
+ * denying it), and every vault's cache hears of it before the admin does (a denied request stops working
+ * at once).
  */
 export function createAccessRequestsAdminService(deps: {
   dals: Pick<Dals, "accessRequests">;
@@ -37,7 +38,9 @@ export function createAccessRequestsAdminService(deps: {
 
   const invalidateAccessRequest = (request: { secretId: string; serviceName: string } | undefined) =>
     request
-      ? deps.invalidate({ grants: [{ secretId: request.secretId, serviceName: request.serviceName }] })
+      ? deps.invalidate({
+          accessRequests: [{ secretId: request.secretId, serviceName: request.serviceName }],
+        })
       : undefined;
 
   return {

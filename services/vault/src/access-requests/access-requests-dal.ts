@@ -105,7 +105,7 @@ export function createAccessRequestsDal({ db }: { db: Database }) {
       return row;
     },
 
-    /** Inserts a pending request unless one exists, without a limit: an admin's grant starts here. */
+    /** Inserts a pending request unless one exists, without a limit: granting ahead of a request starts here. */
     insertPending: (input: { secretId: string; serviceName: string }) =>
       insertPendingAccessRequest(db, input),
 
@@ -139,7 +139,7 @@ export function createAccessRequestsDal({ db }: { db: Database }) {
       return rows.map((row) => ({ scope: "service", key: row.serviceName, pending: row.pending, limit }));
     },
 
-    /** Sets the status; a grant also records when and by whom. Undefined when no such request exists. */
+    /** Sets the status; granting also records when and by whom. Undefined when no such request exists. */
     async decide(
       id: string,
       status: Exclude<AccessRequestStatus, "pending">,

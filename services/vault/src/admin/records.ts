@@ -17,7 +17,7 @@ import type {
   SecretVersion,
   ServiceTokenStatus as StoredTokenStatus,
 } from "../db/schema.ts";
-import type { ServiceTokenWithGrants } from "../service-tokens/service-tokens-dal.ts";
+import type { ServiceTokenWithInheritedAccess } from "../service-tokens/service-tokens-dal.ts";
 
 const ms = (date: Date | null) => (date === null ? undefined : date.getTime());
 
@@ -98,7 +98,7 @@ export const tokenStatusFromProto = new Map<ServiceTokenStatus, StoredTokenStatu
   [ServiceTokenStatus.REVOKED, "revoked"],
 ]);
 
-export function serviceTokenRecord(row: ServiceTokenWithGrants) {
+export function serviceTokenRecord(row: ServiceTokenWithInheritedAccess) {
   return ServiceTokenRecord.fromPartial({
     id: row.id,
     serviceName: row.serviceName,
@@ -109,7 +109,7 @@ export function serviceTokenRecord(row: ServiceTokenWithGrants) {
     approvedBy: row.approvedBy ?? "",
     lastUsedAtMs: ms(row.lastUsedAt),
     accessCount: row.accessCount,
-    inheritedGrants: row.inheritedGrants,
+    inheritedAccessRequests: row.inheritedAccessRequests,
     fingerprint: tokenFingerprint(row.tokenHash),
     clientAddress: row.clientAddress,
   });

@@ -1,5 +1,5 @@
 /**
- * Telling every vault replica what changed, so none serves a stale token, secret or grant from its cache.
+ * Telling every vault replica what changed, so none serves a stale token, secret or access request from its cache.
  */
 import { type Bus, cacheInvalidatedTopic, publish, type Subscription, subscribe } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";

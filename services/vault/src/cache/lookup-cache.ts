@@ -12,23 +12,23 @@ import { TtlCache, type TtlCacheOptions } from "./ttl-cache.ts";
 export type LookupCacheOptions = TtlCacheOptions;
 
 /** The key of an access request: one per (secret id, service name). */
-export const grantKey = (secretId: string, serviceName: string) => `${secretId}\u0000${serviceName}`;
+export const accessRequestKey = (secretId: string, serviceName: string) => `${secretId}\u0000${serviceName}`;
 
 export function createLookupCache(options: LookupCacheOptions) {
   const tokens = new TtlCache<string, ServiceToken>(options);
   const secrets = new TtlCache<string, Secret>(options);
-  const grants = new TtlCache<string, AccessRequest>(options);
+  const accessRequests = new TtlCache<string, AccessRequest>(options);
 
   return {
     tokens,
     secrets,
-    grants,
+    accessRequests,
     /** Drops what a change made stale. */
     apply(change: CacheInvalidation): void {
       if (change.all) {
         tokens.clear();
         secrets.clear();
-        grants.clear();
+        accessRequests.clear();
         return;
       }
       if (change.tokenIds.length > 0) {
@@ -39,9 +39,10 @@ export function createLookupCache(options: LookupCacheOptions) {
       if (change.secretIds.length > 0) {
         const ids = new Set(change.secretIds);
         secrets.deleteWhere((row) => ids.has(row.id));
-        grants.deleteWhere((row) => ids.has(row.secretId));
+        accessRequests.deleteWhere((row) => ids.has(row.secretId));
       }
-      for (const grant of change.grants) grants.delete(grantKey(grant.secretId, grant.serviceName));
+      for (const request of change.accessRequests)
+        accessRequests.delete(accessRequestKey(request.secretId, request.serviceName));
     },
   };
 }
@@ -79,15 +80,15 @@ export function cachedLookups(
         const secret = cache.secrets.get(name);
         return secret ? [secret.id] : [];
       });
-      const idOfKey = new Map(ids.map((id) => [grantKey(id, serviceName), id]));
-      await cache.grants.loadMany([...idOfKey.keys()], async (missing) => {
+      const idOfKey = new Map(ids.map((id) => [accessRequestKey(id, serviceName), id]));
+      await cache.accessRequests.loadMany([...idOfKey.keys()], async (missing) => {
         const missingIds = missing.flatMap((key) => idOfKey.get(key) ?? []);
         const rows = await dals.accessRequests.findMany(missingIds, serviceName);
-        return new Map(rows.map((row) => [grantKey(row.secretId, row.serviceName), row]));
+        return new Map(rows.map((row) => [accessRequestKey(row.secretId, row.serviceName), row]));
       });
     },
     findAccess: (secretId: string, serviceName: string) =>
-      cache.grants.getOrLoad(grantKey(secretId, serviceName), () =>
+      cache.accessRequests.getOrLoad(accessRequestKey(secretId, serviceName), () =>
         dals.accessRequests.find(secretId, serviceName),
       ),
   };

@@ -434,7 +434,7 @@ describe.each(backends)("data layer on %s", (kind) => {
       const { items, pages } = await collect((cursor) => tokensDal.list({ limit: 2, cursor }));
       expect(pages).toBe(3);
       expect(items.map((item) => item.id)).toEqual([...ids].reverse());
-      expect(items.map((item) => [item.serviceName, item.inheritedGrants])).toEqual([
+      expect(items.map((item) => [item.serviceName, item.inheritedAccessRequests])).toEqual([
         ["billing", 2],
         ["mail", 0],
         ["billing", 2],

@@ -69,7 +69,9 @@ describe("expiry of pending approvals", () => {
       expect.objectContaining({ event: "access.expire", serviceName: "stale", secretName: "OLD_ASK" }),
     ]);
     // Every vault's cache hears which token and which request are gone.
-    expect(announced).toEqual([{ tokenIds: [staleToken.id], grants: [{ secretId, serviceName: "stale" }] }]);
+    expect(announced).toEqual([
+      { tokenIds: [staleToken.id], accessRequests: [{ secretId, serviceName: "stale" }] },
+    ]);
     expect(await expiry.expireOnce()).toEqual({ tokens: 0, accessRequests: 0 });
     expect(announced).toHaveLength(1);
   });

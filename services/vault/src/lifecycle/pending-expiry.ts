@@ -38,7 +38,10 @@ export function createPendingExpiry(deps: {
     if (tokens.length + requests.length > 0) {
       await deps.invalidate({
         tokenIds: tokens.map((token) => token.id),
-        grants: requests.map((request) => ({ secretId: request.secretId, serviceName: request.serviceName })),
+        accessRequests: requests.map((request) => ({
+          secretId: request.secretId,
+          serviceName: request.serviceName,
+        })),
       });
     }
     for (const token of tokens) {

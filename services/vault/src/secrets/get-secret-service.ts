@@ -110,7 +110,7 @@ export function createGetSecretService(deps: GetSecretDeps) {
     if (description === "" || description === secret.description) return;
     if (access.requestedDescription === description) return;
     await deps.accessRequests.setRequestedDescription(access.id, description);
-    deps.invalidate({ grants: [{ secretId: access.secretId, serviceName: access.serviceName }] });
+    deps.invalidate({ accessRequests: [{ secretId: access.secretId, serviceName: access.serviceName }] });
   }
 
   /**

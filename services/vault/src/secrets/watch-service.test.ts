@@ -34,7 +34,7 @@ describe("authorizeWatch (rules)", () => {
           };
     const deps: WatchDeps = {
       authenticate,
-      grants: {
+      accessRequests: {
         async grantedVersions(serviceName, names) {
           queries.push({ serviceName, names });
           return names
@@ -130,7 +130,7 @@ describe("authorizeWatch (rules)", () => {
 
   it("turns an unexpected failure into INTERNAL without its detail, audited as an error", async () => {
     const { authorize, recorded } = setup({
-      grants: {
+      accessRequests: {
         async grantedVersions() {
           throw new Error("relation secrets does not exist; password=hunter2");
         },

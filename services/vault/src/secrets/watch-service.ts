@@ -16,7 +16,7 @@ export interface AuthorizeWatchInput {
 
 export interface WatchDeps {
   authenticate: TokenAuthenticator;
-  grants: Pick<WatchDal, "grantedVersions">;
+  accessRequests: Pick<WatchDal, "grantedVersions">;
   recorder: Pick<AuditRecorder, "record">;
   logger: Logger;
 }
@@ -45,7 +45,7 @@ export function createWatchService(deps: WatchDeps) {
     const auth = await deps.authenticate(input.token);
     if (!auth.ok) return { ok: false, error: auth.error, facts: { serviceName: auth.serviceName } };
     const { serviceName } = auth.service;
-    const granted = await deps.grants.grantedVersions(serviceName, names);
+    const granted = await deps.accessRequests.grantedVersions(serviceName, names);
     const single = names.length === 1 ? granted[0] : undefined;
     return { ok: true, granted, facts: { serviceName, ...(single ? { secretId: single.id } : {}) } };
   }

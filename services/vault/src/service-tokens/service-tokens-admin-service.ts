@@ -47,7 +47,7 @@ export function createServiceTokensAdminService(deps: {
         }
         await tx.serviceTokens.setStatus(id, target, admin.actor);
       }
-      const row = await tx.serviceTokens.findWithGrants(id);
+      const row = await tx.serviceTokens.findWithInheritedAccess(id);
       if (!row) throw new BusError(ErrorCode.NOT_FOUND, `No service token has the id "${id}"`);
       return { result: { serviceToken: serviceTokenRecord(row) }, facts };
     });

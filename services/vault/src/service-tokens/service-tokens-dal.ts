@@ -18,10 +18,10 @@ import {
 import { recordUsage } from "../db/record-usage.ts";
 import { accessRequests, type ServiceToken, type ServiceTokenStatus, serviceTokens } from "../db/schema.ts";
 
-/** A token as the admin sees it before approving: with the grants its service name already holds. */
-export type ServiceTokenWithGrants = ServiceToken & {
+/** A token as the admin sees it before approving: with the granted access requests of its service name. */
+export type ServiceTokenWithInheritedAccess = ServiceToken & {
   /** Granted access requests of the same service name, which this token uses once approved. */
-  inheritedGrants: number;
+  inheritedAccessRequests: number;
 };
 
 export interface NewServiceToken {
@@ -47,7 +47,7 @@ const qualified = (table: typeof serviceTokens | typeof accessRequests, column: 
   sql`${table}.${sql.identifier(column.name)}`;
 
 /** Correlated count, served by the (service_name, status) index of access_requests. */
-const inheritedGrants = sql<number>`(
+const inheritedAccessRequests = sql<number>`(
   select count(*) from ${accessRequests}
   where ${qualified(accessRequests, accessRequests.serviceName)} = ${qualified(serviceTokens, serviceTokens.serviceName)}
     and ${qualified(accessRequests, accessRequests.status)} = 'granted'
@@ -72,10 +72,10 @@ export function createServiceTokensDal({ db }: { db: Database }) {
       return row;
     },
 
-    /** The token with the grants its service name holds, as an admin sees it before deciding. */
-    async findWithGrants(id: string): Promise<ServiceTokenWithGrants | undefined> {
+    /** The token with the granted access requests of its service name, as an admin sees it before deciding. */
+    async findWithInheritedAccess(id: string): Promise<ServiceTokenWithInheritedAccess | undefined> {
       const [row] = await db
-        .select({ ...getTableColumns(serviceTokens), inheritedGrants })
+        .select({ ...getTableColumns(serviceTokens), inheritedAccessRequests })
         .from(serviceTokens)
         .where(eq(serviceTokens.id, id));
       return row;
@@ -213,10 +213,10 @@ export function createServiceTokensDal({ db }: { db: Database }) {
     /** Tokens, newest first, optionally with one status. */
     async list(
       request: PageRequest & { status?: ServiceTokenStatus | undefined },
-    ): Promise<Page<ServiceTokenWithGrants>> {
+    ): Promise<Page<ServiceTokenWithInheritedAccess>> {
       const keyset = newestFirstKeyset(request, { at: serviceTokens.requestedAt, id: serviceTokens.id });
       const rows = await db
-        .select({ ...getTableColumns(serviceTokens), inheritedGrants })
+        .select({ ...getTableColumns(serviceTokens), inheritedAccessRequests })
         .from(serviceTokens)
         .where(
           and(

@@ -3,7 +3,7 @@ import type { ServiceToken } from "../db/schema.ts";
 import type { ServiceTokensDal } from "./service-tokens-dal.ts";
 import { hashesMatch, presentedTokenHash } from "./token-hash.ts";
 
-/** An approved token's identity: the service name its grants belong to. */
+/** An approved token's identity: the service name its access requests belong to. */
 export interface AuthenticatedService {
   tokenId: string;
   serviceName: string;
