@@ -78,10 +78,10 @@ export function fakeGateway(options: FakeGatewayOptions = {}): FakeGateway {
       access.set(secretName, "pending");
       return fail("NOT_FOUND", "SECRET_STUB_CREATED");
     }
-    const grant = access.get(secretName) ?? "pending";
-    access.set(secretName, grant);
-    if (grant === "pending") return fail("PERMISSION_DENIED", "ACCESS_PENDING");
-    if (grant === "denied") return fail("PERMISSION_DENIED", "ACCESS_DENIED");
+    const accessStatus = access.get(secretName) ?? "pending";
+    access.set(secretName, accessStatus);
+    if (accessStatus === "pending") return fail("PERMISSION_DENIED", "ACCESS_PENDING");
+    if (accessStatus === "denied") return fail("PERMISSION_DENIED", "ACCESS_DENIED");
     const value = secrets.get(secretName);
     if (value === undefined) return fail("FAILED_PRECONDITION", "SECRET_HAS_NO_VALUE");
     return { ok: true, response: { value }, requestId: "req" };

@@ -36,10 +36,10 @@ function start(overrides: Partial<GatewayDeps> = {}) {
   return startGateway({ watchRetry: { initialDelayMs: 20, maxDelayMs: 100 }, ...overrides });
 }
 
-/** A fake vault answering authorize-watch from a grants table; `answer` overrides it per request. */
+/** A fake vault answering authorize-watch from a table of granted versions; `answer` overrides it per request. */
 function fakeVault(
   h: Harness,
-  grants: Map<string, number>,
+  grantedVersions: Map<string, number>,
   answer?: (request: VaultAuthorizeWatchRequest) => Promise<VaultAuthorizeWatchReply | undefined>,
 ) {
   const seen: VaultAuthorizeWatchRequest[] = [];
@@ -49,8 +49,8 @@ function fakeVault(
     if (custom) return custom;
     return {
       secrets: req.secretNames
-        .filter((name) => grants.has(name))
-        .map((name) => ({ secretName: name, version: grants.get(name) ?? 0 })),
+        .filter((name) => grantedVersions.has(name))
+        .map((name) => ({ secretName: name, version: grantedVersions.get(name) ?? 0 })),
     };
   });
   return { seen, subscription };
@@ -139,11 +139,11 @@ describe("WatchSecrets", () => {
 
   it("re-checks a changed name with the vault and pushes its new version", async () => {
     harness = await start();
-    const grants = new Map([["DB_URL", 3]]);
-    const vault = fakeVault(harness, grants);
+    const grantedVersions = new Map([["DB_URL", 3]]);
+    const vault = fakeVault(harness, grantedVersions);
     const w = watch(harness, { secretNames: ["DB_URL"] });
     await w.received(1);
-    grants.set("DB_URL", 4);
+    grantedVersions.set("DB_URL", 4);
     changed(harness, "DB_URL", 4);
     expect((await w.received(2))[1]).toEqual({ secretName: "DB_URL", version: 4, deleted: false });
     expect(vault.seen.map((r) => r.secretNames)).toEqual([["DB_URL"], ["DB_URL"]]);
@@ -179,22 +179,22 @@ describe("WatchSecrets", () => {
 
   it("drops a name whose grant is gone without a word, and reports a deletion", async () => {
     harness = await start();
-    const grants = new Map([
+    const grantedVersions = new Map([
       ["DB_URL", 1],
       ["API_KEY", 5],
     ]);
-    fakeVault(harness, grants);
+    fakeVault(harness, grantedVersions);
     const w = watch(harness, { secretNames: ["DB_URL", "API_KEY"] });
     await w.received(2);
-    grants.delete("DB_URL");
+    grantedVersions.delete("DB_URL");
     changed(harness, "DB_URL", 2);
     await settled();
     expect(w.changes).toHaveLength(2);
-    grants.delete("API_KEY");
+    grantedVersions.delete("API_KEY");
     changed(harness, "API_KEY", 0, true);
     expect((await w.received(3))[2]).toEqual({ secretName: "API_KEY", version: 0, deleted: true });
     // A name granted again is pushed on its next change: the stream still watches what it asked for.
-    grants.set("DB_URL", 3);
+    grantedVersions.set("DB_URL", 3);
     changed(harness, "DB_URL", 3);
     expect((await w.received(4))[3]).toEqual({ secretName: "DB_URL", version: 3, deleted: false });
   });
@@ -215,16 +215,16 @@ describe("WatchSecrets", () => {
   it("keeps the stream while the vault is away and pushes the change once it is back", async () => {
     harness = await start();
     const h = harness;
-    const grants = new Map([["DB_URL", 1]]);
-    const first = fakeVault(h, grants);
+    const grantedVersions = new Map([["DB_URL", 1]]);
+    const first = fakeVault(h, grantedVersions);
     const w = watch(h, { secretNames: ["DB_URL"] });
     await w.received(1);
     await first.subscription.unsubscribe();
-    grants.set("DB_URL", 2);
+    grantedVersions.set("DB_URL", 2);
     changed(h, "DB_URL", 2);
     await settled(300);
     expect(w.changes).toHaveLength(1);
-    const back = fakeVault(h, grants);
+    const back = fakeVault(h, grantedVersions);
     expect((await w.received(2))[1]).toEqual({ secretName: "DB_URL", version: 2, deleted: false });
     expect(back.seen.map((r) => r.secretNames)).toEqual([["DB_URL"]]);
     expect(h.lines.some((l) => l.msg === "watch re-check failed; retrying")).toBe(true);
@@ -233,8 +233,8 @@ describe("WatchSecrets", () => {
   it("retries while the audit trail is down instead of ending the stream", async () => {
     harness = await start();
     let auditDown = false;
-    const grants = new Map([["DB_URL", 1]]);
-    fakeVault(harness, grants, async () => {
+    const grantedVersions = new Map([["DB_URL", 1]]);
+    fakeVault(harness, grantedVersions, async () => {
       if (!auditDown) return undefined;
       auditDown = false;
       throw new BusError(ErrorCode.UNAVAILABLE, "audit down", { reason: Reason.AUDIT_UNAVAILABLE });
@@ -242,7 +242,7 @@ describe("WatchSecrets", () => {
     const w = watch(harness, { secretNames: ["DB_URL"] });
     await w.received(1);
     auditDown = true;
-    grants.set("DB_URL", 2);
+    grantedVersions.set("DB_URL", 2);
     changed(harness, "DB_URL", 2);
     expect((await w.received(2))[1]?.version).toBe(2);
   });
@@ -255,16 +255,16 @@ describe("WatchSecrets", () => {
       }
     }
     harness = await start({ bus: new FlakyBus({ namespace: "test", logger: silentLogger }) });
-    const grants = new Map([
+    const grantedVersions = new Map([
       ["DB_URL", 1],
       ["API_KEY", 1],
     ]);
-    const vault = fakeVault(harness, grants);
+    const vault = fakeVault(harness, grantedVersions);
     const w = watch(harness, { secretNames: ["DB_URL", "API_KEY"] });
     await w.received(2);
     connected = false;
     await settled(1_100);
-    grants.set("API_KEY", 2); // its event was published while the gateway was cut off
+    grantedVersions.set("API_KEY", 2); // its event was published while the gateway was cut off
     connected = true;
     expect((await w.received(3))[2]).toEqual({ secretName: "API_KEY", version: 2, deleted: false });
     expect(vault.seen.at(-1)?.secretNames).toEqual(["DB_URL", "API_KEY"]);
@@ -300,12 +300,12 @@ describe("WatchSecrets", () => {
 
   it("keeps an idle stream open across keepalive pings", async () => {
     harness = await start({ keepalive: { timeMs: 200, timeoutMs: 1_000 } });
-    const grants = new Map([["DB_URL", 1]]);
-    fakeVault(harness, grants);
+    const grantedVersions = new Map([["DB_URL", 1]]);
+    fakeVault(harness, grantedVersions);
     const w = watch(harness, { secretNames: ["DB_URL"] });
     await w.received(1);
     await settled(1_200);
-    grants.set("DB_URL", 2);
+    grantedVersions.set("DB_URL", 2);
     changed(harness, "DB_URL", 2);
     expect((await w.received(2))[1]?.version).toBe(2);
   });

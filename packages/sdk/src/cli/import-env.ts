@@ -84,9 +84,9 @@ async function apply(
       counts[outcome]++;
       line = `${entry.key}: ${done[outcome]}`;
       if (args.grant) {
-        const grant = await admin.grantAccess(entry.key, args.service);
+        const reply = await admin.grantAccess(entry.key, args.service);
         granted++;
-        line += grant.created
+        line += reply.created
           ? `; access granted to ${args.service}`
           : `; access of ${args.service} granted (an access request already existed)`;
       }
@@ -98,9 +98,9 @@ async function apply(
     }
     io.stdout(line);
   }
-  const grants = args.grant ? `; access granted to ${args.service} for ${granted}` : "";
+  const grantedNote = args.grant ? `; access granted to ${args.service} for ${granted}` : "";
   io.stdout(
-    `imported ${plan.length} secrets: ${counts.create} created, ${counts.update + counts.set} updated${grants}`,
+    `imported ${plan.length} secrets: ${counts.create} created, ${counts.update + counts.set} updated${grantedNote}`,
   );
   if (!args.grant) {
     io.stdout(
@@ -121,8 +121,8 @@ export async function runImportEnv(io: CliIo, args: ImportEnvArguments): Promise
   });
   for (const entry of skipped) io.stdout(`${entry.key}: skipped (empty value)`);
   if (args.dryRun) {
-    const grant = args.grant ? `; would grant access to ${args.service}` : "";
-    for (const { entry, action } of plan) io.stdout(`${entry.key}: ${planned[action]}${grant}`);
+    const grantNote = args.grant ? `; would grant access to ${args.service}` : "";
+    for (const { entry, action } of plan) io.stdout(`${entry.key}: ${planned[action]}${grantNote}`);
     const creating = plan.filter((p) => p.action === "create").length;
     io.stdout(`dry run: ${creating} to create, ${plan.length - creating} to update; nothing was changed`);
     return;
