@@ -76,7 +76,7 @@ describe("an admin over HTTP", () => {
     expect(orders).toMatchObject({
       serviceVersion: "2.1.0",
       status: "pending",
-      inheritedGrants: 0,
+      inheritedAccessRequests: 0,
       approvedBy: null,
     });
     const approved = await bearer.approveToken(orders.id);

@@ -185,8 +185,8 @@ describe("the dashboard under the flood", () => {
     await expectAccessible("missing");
   }, 120_000);
 
-  it("shows a second token's fingerprint and client address before it inherits the service's grants", async () => {
-    // flooder holds a grant, so approving another of its tokens hands that grant over: the dialog asks.
+  it("shows a second token's fingerprint and client address before it inherits the service's granted access", async () => {
+    // flooder holds a granted access request, so approving another of its tokens hands that access over: the dialog asks.
     expect((await admin.putSecret({ name: "FLOODER_DB", value: "x" })).status).toBe(201);
     expect((await admin.grantAccess("FLOODER_DB", "flooder")).status).toBe(201);
     expect((await grpc.registerToken("flooder", flooderSecondToken, "2.0.0")).ok).toBe(true);

@@ -352,7 +352,7 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
     await dialogClosed();
     expect(await row.count()).toBe(1);
     await row.getByRole("button", { name: "Approve token of orders" }).click();
-    await (await dialog()).getByRole("button", { name: "Approve and hand over grants" }).click();
+    await (await dialog()).getByRole("button", { name: "Approve and hand over access" }).click();
     await dialogClosed();
     await row.waitFor({ state: "detached" });
     const got = await grpc.getSecret("ORDERS_DB_PASSWORD", ordersSecondToken);

@@ -141,7 +141,7 @@ describe("bun run dev", () => {
       ]);
       const tokens = await http.send("GET", "/service-tokens?status=approved", { credential });
       expect(tokens.json.serviceTokens).toEqual([
-        expect.objectContaining({ serviceName: "checkout", inheritedGrants: 1 }),
+        expect.objectContaining({ serviceName: "checkout", inheritedAccessRequests: 1 }),
       ]);
       const audit = await http.send("GET", "/audit?service=checkout&limit=1000", { credential });
       const events = audit.json.events.map((e: { event: string; success: boolean; reason: string | null }) =>

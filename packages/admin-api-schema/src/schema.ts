@@ -128,7 +128,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a secret
-         * @description Deletes the secret, its value and its grants.
+         * @description Deletes the secret, its value and its access requests.
          */
         delete: operations["deleteSecretsById"];
         options?: never;
@@ -191,7 +191,7 @@ export interface paths {
         put?: never;
         /**
          * Deny an access request
-         * @description Refuses the service the secret; denying a granted request revokes the grant.
+         * @description Refuses the service the secret; denying a granted request takes the access away.
          */
         post: operations["postAccessRequestsByIdDeny"];
         delete?: never;
@@ -231,7 +231,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a service token
-         * @description Lets the token authenticate its service, which then reads every secret already granted to the service name (`inheritedGrants`). A denied token may be approved; a revoked one may not (409).
+         * @description Lets the token authenticate its service, which then reads every secret already granted to the service name (`inheritedAccessRequests`). A denied token may be approved; a revoked one may not (409).
          */
         post: operations["postServiceTokensByIdApprove"];
         delete?: never;
@@ -271,7 +271,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke a service token
-         * @description Stops the token for good; the service must register a new one. Grants stay with the name.
+         * @description Stops the token for good; the service must register a new one. Its service's granted access requests stay with the name.
          */
         post: operations["postServiceTokensByIdRevoke"];
         delete?: never;
@@ -2421,7 +2421,7 @@ export interface operations {
                             secretId: string;
                             /** @description Its name */
                             secretName: string;
-                            /** @description The service that asked; a grant covers every token of it */
+                            /** @description The service that asked; a granted request covers every token of it */
                             serviceName: string;
                             /** @description pending, granted or denied */
                             status: "pending" | "granted" | "denied";
@@ -2648,7 +2648,7 @@ export interface operations {
                             secretId: string;
                             /** @description Its name */
                             secretName: string;
-                            /** @description The service that asked; a grant covers every token of it */
+                            /** @description The service that asked; a granted request covers every token of it */
                             serviceName: string;
                             /** @description pending, granted or denied */
                             status: "pending" | "granted" | "denied";
@@ -2686,7 +2686,7 @@ export interface operations {
                             secretId: string;
                             /** @description Its name */
                             secretName: string;
-                            /** @description The service that asked; a grant covers every token of it */
+                            /** @description The service that asked; a granted request covers every token of it */
                             serviceName: string;
                             /** @description pending, granted or denied */
                             status: "pending" | "granted" | "denied";
@@ -3024,7 +3024,7 @@ export interface operations {
                             secretId: string;
                             /** @description Its name */
                             secretName: string;
-                            /** @description The service that asked; a grant covers every token of it */
+                            /** @description The service that asked; a granted request covers every token of it */
                             serviceName: string;
                             /** @description pending, granted or denied */
                             status: "pending" | "granted" | "denied";
@@ -3284,7 +3284,7 @@ export interface operations {
                             secretId: string;
                             /** @description Its name */
                             secretName: string;
-                            /** @description The service that asked; a grant covers every token of it */
+                            /** @description The service that asked; a granted request covers every token of it */
                             serviceName: string;
                             /** @description pending, granted or denied */
                             status: "pending" | "granted" | "denied";
@@ -3564,7 +3564,7 @@ export interface operations {
                             /** @description How many requests the token has authenticated */
                             accessCount: number;
                             /** @description Secrets already granted to this service name: what approving the token hands over */
-                            inheritedGrants: number;
+                            inheritedAccessRequests: number;
                             /** @description The first 8 hex characters of the token's SHA-256 (`ab12cd34`); the service logs the same at start-up */
                             fingerprint: string;
                             /** @description The client address the registration came from; null for tokens registered before it was kept */
@@ -3787,7 +3787,7 @@ export interface operations {
                             /** @description How many requests the token has authenticated */
                             accessCount: number;
                             /** @description Secrets already granted to this service name: what approving the token hands over */
-                            inheritedGrants: number;
+                            inheritedAccessRequests: number;
                             /** @description The first 8 hex characters of the token's SHA-256 (`ab12cd34`); the service logs the same at start-up */
                             fingerprint: string;
                             /** @description The client address the registration came from; null for tokens registered before it was kept */
@@ -4049,7 +4049,7 @@ export interface operations {
                             /** @description How many requests the token has authenticated */
                             accessCount: number;
                             /** @description Secrets already granted to this service name: what approving the token hands over */
-                            inheritedGrants: number;
+                            inheritedAccessRequests: number;
                             /** @description The first 8 hex characters of the token's SHA-256 (`ab12cd34`); the service logs the same at start-up */
                             fingerprint: string;
                             /** @description The client address the registration came from; null for tokens registered before it was kept */
@@ -4311,7 +4311,7 @@ export interface operations {
                             /** @description How many requests the token has authenticated */
                             accessCount: number;
                             /** @description Secrets already granted to this service name: what approving the token hands over */
-                            inheritedGrants: number;
+                            inheritedAccessRequests: number;
                             /** @description The first 8 hex characters of the token's SHA-256 (`ab12cd34`); the service logs the same at start-up */
                             fingerprint: string;
                             /** @description The client address the registration came from; null for tokens registered before it was kept */

@@ -7,10 +7,10 @@
  */
 import { MemoryBus } from "@secrets/bus";
 import { createLogger, silentLogger } from "@secrets/logger";
+import { contractProblems } from "@secrets/test/support/openapi-contract";
 import { type AppConfig, createApp, parseAdminApiConfig } from "../src/index.ts";
 import { createFakeAudit } from "./fake-audit.ts";
 import { createFakeVault } from "./fake-vault.ts";
-import { contractProblems } from "@secrets/test/support/openapi-contract";
 
 export interface CallOptions {
   /** Sent as `Authorization: Bearer <token>`. */

@@ -142,7 +142,7 @@ export function useGrantedSecrets(serviceName: Ref<string | undefined>) {
     queryFn: async ({ signal }) => {
       const granted: AccessRequestView[] = [];
       let cursor: string | undefined;
-      // Grants are listed for every service; keep this service's, a bounded number of pages.
+      // Granted requests are listed for every service; keep this service's, a bounded number of pages.
       for (let page = 0; page < 10; page++) {
         const result = await call(
           adminApi.GET("/access-requests", {

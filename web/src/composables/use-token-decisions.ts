@@ -1,6 +1,6 @@
 /**
  * Approving, denying and revoking service tokens, as the pending approvals and the tokens list both offer
- * it. Grants belong to the service name, so approving a token of a service that already holds grants only
+ * it. Access belongs to the service name, so approving a token of a service that already holds granted access only
  * marks it `inheriting`: `ApproveInheritingToken` shows what it inherits and approves on confirmation.
  */
 
@@ -18,7 +18,7 @@ export function useTokenDecisions() {
   const decide = useDecideToken();
   /** The token whose button was pressed, so only its row shows it is working. */
   const busy = ref("");
-  /** A token whose approval hands over existing grants, waiting for confirmation. */
+  /** A token whose approval hands over existing granted access, waiting for confirmation. */
   const inheriting = ref<ServiceTokenView | undefined>();
 
   /**
@@ -39,9 +39,9 @@ export function useTokenDecisions() {
     }
   }
 
-  /** Approves at once, unless the token inherits grants: then it waits in `inheriting`. */
+  /** Approves at once, unless the token inherits granted access: then it waits in `inheriting`. */
   function approve(token: ServiceTokenView) {
-    if (token.inheritedGrants > 0) inheriting.value = token;
+    if (token.inheritedAccessRequests > 0) inheriting.value = token;
     else void run(token, "approve");
   }
 

@@ -75,7 +75,7 @@ export function accessRequestsController(deps: {
       ({ params, adminContext }) => accessRequests.deny(adminContext, params.id),
       decision(
         "Deny an access request",
-        "Refuses the service the secret; denying a granted request revokes the grant.",
+        "Refuses the service the secret; denying a granted request takes the access away.",
         "The request, now denied",
       ),
     );

@@ -16,7 +16,9 @@ export const AccessRequestView = t.Object(
     id: t.String({ description: "The access request's id" }),
     secretId: t.String({ description: "The secret asked for" }),
     secretName: t.String({ description: "Its name" }),
-    serviceName: t.String({ description: "The service that asked; a grant covers every token of it" }),
+    serviceName: t.String({
+      description: "The service that asked; a granted request covers every token of it",
+    }),
     status: status("pending, granted or denied"),
     requestedAt: timestamp("When the service first asked"),
     grantedAt: optionalTimestamp("When an admin last decided"),

@@ -6,9 +6,13 @@
  * should.
  */
 import SwaggerParser from "@apidevtools/swagger-parser";
+import {
+  type ContractExchange,
+  contractProblems,
+  operationFor,
+} from "@secrets/test/support/openapi-contract";
 import { describe, expect, it } from "vitest";
 import { createHarness } from "../../test/harness.ts";
-import { type ContractExchange, contractProblems, operationFor } from "@secrets/test/support/openapi-contract";
 
 // biome-ignore lint/suspicious/noExplicitAny: walking an arbitrary JSON document
 type Json = any;

@@ -99,7 +99,10 @@ export function secretsController(deps: {
           204: t.Void({ description: "Deleted, with its access requests" }),
           ...errorResponses(...adminRouteErrors, 404, 409, 422),
         },
-        detail: { summary: "Delete a secret", description: "Deletes the secret, its value and its grants." },
+        detail: {
+          summary: "Delete a secret",
+          description: "Deletes the secret, its value and its access requests.",
+        },
       },
     );
 }

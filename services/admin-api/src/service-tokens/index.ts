@@ -10,7 +10,7 @@ const decisionDocs: Record<ServiceTokenDecision, { summary: string; description:
     summary: "Approve a service token",
     description:
       "Lets the token authenticate its service, which then reads every secret already granted to the " +
-      "service name (`inheritedGrants`). A denied token may be approved; a revoked one may not (409).",
+      "service name (`inheritedAccessRequests`). A denied token may be approved; a revoked one may not (409).",
     reply: "The token, now approved",
   },
   deny: {
@@ -20,7 +20,8 @@ const decisionDocs: Record<ServiceTokenDecision, { summary: string; description:
   },
   revoke: {
     summary: "Revoke a service token",
-    description: "Stops the token for good; the service must register a new one. Grants stay with the name.",
+    description:
+      "Stops the token for good; the service must register a new one. Its service's granted access requests stay with the name.",
     reply: "The token, now revoked",
   },
 };

@@ -23,7 +23,7 @@ export const ServiceTokenView = t.Object(
     approvedBy: t.Nullable(t.String(), { description: "The admin who last decided; null while pending" }),
     lastUsedAt: optionalTimestamp("When the token last authenticated a request"),
     accessCount: t.Integer({ description: "How many requests the token has authenticated" }),
-    inheritedGrants: t.Integer({
+    inheritedAccessRequests: t.Integer({
       description: "Secrets already granted to this service name: what approving the token hands over",
     }),
     fingerprint: t.String({

@@ -34,7 +34,7 @@ describe("service tokens", () => {
           approvedBy: null,
           lastUsedAt: null,
           accessCount: 0,
-          inheritedGrants: 2,
+          inheritedAccessRequests: 2,
           fingerprint: "ab12cd34",
           clientAddress: "203.0.113.7",
         },

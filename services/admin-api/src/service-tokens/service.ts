@@ -34,7 +34,7 @@ export function serviceTokenView(record: ServiceTokenRecord): ServiceTokenView {
     approvedBy: orNull(record.approvedBy),
     lastUsedAt: isoOrNull(record.lastUsedAtMs),
     accessCount: record.accessCount,
-    inheritedGrants: record.inheritedAccessRequests,
+    inheritedAccessRequests: record.inheritedAccessRequests,
     fingerprint: record.fingerprint,
     clientAddress: orNull(record.clientAddress),
   };
