@@ -128,7 +128,9 @@ try {
     await timed("access_requests by secret and service (prepared)", () =>
       dals.accessRequests.find(secret.id, "profile"),
     ),
-    await timed("decrypt (AES-256-GCM)", async () => keyring.decrypt(envelope, secret.id)),
+    await timed("decrypt (AES-256-GCM)", async () =>
+      keyring.decrypt(envelope, { secretId: secret.id, version: secret.version }),
+    ),
     await timed("audit event published and acknowledged", () =>
       recorder.record({
         event: AuditEventName.secretGet,

@@ -80,7 +80,7 @@ export interface KeyringOptions {
  *
  * @example
  * const keyring = await loadOrCreateKeyring({ dataDir: config.dataDir });
- * const envelope = keyring.encrypt(new TextEncoder().encode("s3cret"), secret.id);
+ * const envelope = keyring.encrypt(new TextEncoder().encode("s3cret"), { secretId: secret.id, version: 1 });
  */
 export async function loadOrCreateKeyring(options: KeyringOptions): Promise<Keyring> {
   const now = options.now ?? Date.now;

@@ -2,7 +2,7 @@
  * AuthorizeWatch: the rules with fakes, then the whole operation through the bus on real PostgreSQL and
  * a real nats-server (the vault as `startVault` wires it).
  */
-import { BusError, ErrorCode, Reason, request, serviceOperations } from "@secrets/bus";
+import { BusError, ErrorCode, request, serviceOperations } from "@secrets/bus";
 import { silentLogger } from "@secrets/logger";
 import { ServiceTokenStatus } from "@secrets/proto/admin";
 import { readAuditStream } from "@secrets/test/support/audit-stream";
