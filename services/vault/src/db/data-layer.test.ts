@@ -45,7 +45,6 @@ async function collect<T>(
 }
 
 const bytes = (...values: number[]) => new Uint8Array(values);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(backends)("data layer on %s", (kind) => {
   let dataDir: string;
@@ -90,7 +89,7 @@ describe.each(backends)("data layer on %s", (kind) => {
         : { valueEncrypted: null, keyId: null }),
     });
 
-  const newToken = async (serviceName: string, tokenHash = Bun.randomUUIDv7()) => {
+  const insertPendingToken = async (serviceName: string, tokenHash = Bun.randomUUIDv7()) => {
     const id = Bun.randomUUIDv7();
     await tokensDal.insertPending({ id, serviceName, serviceVersion: "1.0.0", tokenHash });
     return id;
@@ -130,7 +129,7 @@ describe.each(backends)("data layer on %s", (kind) => {
 
     it("updates fields, bumps updated_at, and returns undefined for an unknown id", async () => {
       const secret = await newSecret("UPDATED", { description: "old" });
-      await sleep(5);
+      await Bun.sleep(5);
       const updated = await secretsDal.update(secret.id, { valueEncrypted: bytes(9), keyId: 7, version: 1 });
       expect(updated).toMatchObject({ description: "old", keyId: 7, version: 1 });
       expect([...(updated?.valueEncrypted ?? [])]).toEqual([9]);
@@ -401,8 +400,8 @@ describe.each(backends)("data layer on %s", (kind) => {
     });
 
     it("counts pending tokens and sets statuses, deriving approved", async () => {
-      const first = await newToken("api");
-      await newToken("api");
+      const first = await insertPendingToken("api");
+      await insertPendingToken("api");
       expect(await tokensDal.countPending()).toBe(2);
       const approved = await tokensDal.setStatus(first, "approved", "alice");
       expect(approved).toMatchObject({ status: "approved", approved: true, approvedBy: "alice" });
@@ -415,7 +414,7 @@ describe.each(backends)("data layer on %s", (kind) => {
 
     it("lists newest first in pages, with the grants each token inherits", async () => {
       const ids: string[] = [];
-      for (let index = 0; index < 5; index++) ids.push(await newToken(index % 2 === 0 ? "billing" : "mail"));
+      for (let index = 0; index < 5; index++) ids.push(await insertPendingToken(index % 2 === 0 ? "billing" : "mail"));
       // Equal timestamps for the three newest: the cursor must break the tie by id.
       const tied = new Date("2030-01-01T00:00:00.123Z");
       for (const id of ids.slice(2)) {
@@ -447,8 +446,8 @@ describe.each(backends)("data layer on %s", (kind) => {
     });
 
     it("adds batched usage in one statement and never moves last_used_at back", async () => {
-      const first = await newToken("api");
-      const second = await newToken("mail");
+      const first = await insertPendingToken("api");
+      const second = await insertPendingToken("mail");
       const early = new Date("2030-01-01T00:00:00.000Z");
       const late = new Date("2030-01-02T00:00:00.000Z");
       await tokensDal.recordUsage([
