@@ -1,28 +1,11 @@
-/**
- * No import cycles among the workspace's own source files: a cycle ties modules that should stand apart
- * (each side can only be understood, tested or moved with the other), and at run time it can hand one side
- * a module that has not finished loading. Type-only imports count: they are the same coupling.
- *
- * Relative imports and workspace package imports are resolved to files; installed packages and the
- * generated proto code are left out.
- */
-import { readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import ts from "typescript";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot, sourceFiles } from "./support/import-graph.ts";
+import { repoRoot, resolvedImports, sourceFiles } from "./support/import-graph.ts";
 
 const roots = ["packages", "services", "proto", "bench", "examples", "scripts", "test", "web/src"];
 
 /** Each file (relative to the repository root) and the repository files it imports. */
 type ImportGraph = Map<string, string[]>;
-
-function specifiersOf(file: string): string[] {
-  let code = readFileSync(file, "utf8").replace(/^#!.*\n/, "");
-  if (file.endsWith(".vue"))
-    code = [...code.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join("\n");
-  return ts.preProcessFile(code, true, true).importedFiles.map((entry) => entry.fileName);
-}
 
 const isOwnSource = (path: string) =>
   path.startsWith(`${repoRoot}/`) && !path.includes("/node_modules/") && !path.includes("/proto/gen/");
@@ -31,16 +14,8 @@ function importGraph(files: readonly string[]): ImportGraph {
   const graph: ImportGraph = new Map();
   for (const file of files) {
     const targets = new Set<string>();
-    for (const specifier of specifiersOf(file)) {
-      if (specifier.startsWith("node:") || specifier.startsWith("bun")) continue;
-      let resolved: string;
-      try {
-        resolved = Bun.resolveSync(specifier, dirname(file));
-      } catch {
-        continue; // an alias or optional import that does not resolve from here
-      }
-      if (isOwnSource(resolved)) targets.add(relative(repoRoot, resolved));
-    }
+    for (const { path } of resolvedImports(file, { types: true }))
+      if (isOwnSource(path)) targets.add(relative(repoRoot, path));
     graph.set(relative(repoRoot, file), [...targets].sort());
   }
   return graph;

@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
 
@@ -20,12 +21,32 @@ export function sourceFiles(dir: string): string[] {
   });
 }
 
-function importsOf(file: string): string[] {
+/**
+ * The module specifiers `file` imports: those that load at run time (Bun's scanner drops type-only
+ * imports), or with `types` the type-only ones as well.
+ */
+function importsOf(file: string, types: boolean): string[] {
   // A `#!` line (an executable script) is not TypeScript; the transpiler would refuse it.
   let code = readFileSync(file, "utf8").replace(/^#!.*\n/, "");
   if (file.endsWith(".vue"))
     code = [...code.matchAll(/<script[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]).join("\n");
+  if (types) return ts.preProcessFile(code, true, true).importedFiles.map((entry) => entry.fileName);
   return transpiler.scanImports(code).map((entry) => entry.path);
+}
+
+/** Each import of `file` with the path it resolves to; built-ins and what does not resolve are left out. */
+export function resolvedImports(
+  file: string,
+  options: { types?: boolean } = {},
+): { specifier: string; path: string }[] {
+  return importsOf(file, options.types ?? false).flatMap((specifier) => {
+    if (specifier.startsWith("node:") || specifier.startsWith("bun")) return [];
+    try {
+      return [{ specifier, path: Bun.resolveSync(specifier, dirname(file)) }];
+    } catch {
+      return []; // type-only or optional imports that do not resolve from here
+    }
+  });
 }
 
 export interface Reach {
@@ -51,14 +72,7 @@ export function reachableFrom(entries: string[]): Reach {
     const rel = relative(repoRoot, file);
     if (reach.files.has(rel)) continue;
     reach.files.add(rel);
-    for (const specifier of importsOf(file)) {
-      if (specifier.startsWith("node:") || specifier.startsWith("bun")) continue;
-      let resolved: string;
-      try {
-        resolved = Bun.resolveSync(specifier, dirname(file));
-      } catch {
-        continue; // type-only or optional imports that do not resolve at run time
-      }
+    for (const { specifier, path: resolved } of resolvedImports(file)) {
       const inRepo = !resolved.includes("/node_modules/") && resolved.startsWith(repoRoot);
       if (inRepo) {
         if (!reach.via.has(relative(repoRoot, resolved))) reach.via.set(relative(repoRoot, resolved), rel);
