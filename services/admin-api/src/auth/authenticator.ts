@@ -44,7 +44,7 @@ function verdictOf(error: unknown): CredentialVerdict {
 const userAgentMaxLength = 512;
 
 /** Where the request came from, for the vault's audit event of a refusal. */
-const callerOf = (state: RequestState) => callerContextOf(state, userAgentMaxLength);
+const requestCaller = (state: RequestState) => callerContextOf(state, userAgentMaxLength);
 
 export function createAuthenticator(deps: AuthenticatorDeps) {
   const { vault, cache } = deps;
@@ -53,7 +53,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     const cached = cache.get(`token:${tokenHash}`);
     if (cached) return cached;
     const reply = await vault
-      .call(adminOperations.authenticate, { tokenHash, ...callerOf(state) })
+      .call(adminOperations.authenticate, { tokenHash, ...requestCaller(state) })
       .catch((error: unknown) => {
         throw vaultRefusal(error);
       });
@@ -67,7 +67,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     const cached = cache.get(`session:${sessionHash}`);
     if (cached) return cached;
     const reply = await vault
-      .call(adminOperations.authenticateSession, { sessionHash, ...callerOf(state) })
+      .call(adminOperations.authenticateSession, { sessionHash, ...requestCaller(state) })
       .catch((error: unknown) => {
         throw isBusError(error, ErrorCode.UNAUTHENTICATED)
           ? apiErrors.unauthenticated("The session has expired or ended; sign in again")
