@@ -17,6 +17,7 @@ const hardening = [
   "test/e2e/service-gets-secret.test.ts",
   "packages/bus/src/bus.contract.test.ts",
   "packages/bus/src/forwarded-token.test.ts",
+  "packages/oidc/src/**/*.test.ts",
   "packages/validation/src/rate-limiter.test.ts",
   "services/admin-api/src/auth/**/*.test.ts",
   "services/admin-api/src/security.test.ts",

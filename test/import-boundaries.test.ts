@@ -21,6 +21,14 @@ describe("import boundaries", () => {
     });
   }
 
+  it("packages/oidc reaches no service and no HTTP framework: the admin API and the vault both verify with it", () => {
+    const reach = reachableFrom(sourceFiles(join(repoRoot, "packages/oidc/src")));
+    const serviceFiles = [...reach.files].filter((file) => file.startsWith("services/"));
+    expect(serviceFiles.map((file) => explain(reach, file))).toEqual([]);
+    expect(reach.packages.has("elysia")).toBe(false);
+    expect(reach.packages.has("jose")).toBe(true);
+  });
+
   it("follows workspace packages across folders (the check can fail)", () => {
     const reach = reachableFrom(sourceFiles(join(repoRoot, "packages/bus/src")));
     expect(reach.files.has("proto/gen/secrets/v1/bus.ts")).toBe(true);
