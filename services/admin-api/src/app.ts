@@ -4,6 +4,7 @@
  */
 import { adminOperations, type Bus, createThrottleReport } from "@secrets/bus";
 import type { Logger } from "@secrets/logger";
+import { oidcSettingsFromConfig } from "@secrets/oidc";
 import { Elysia } from "elysia";
 import { accessRequestsController } from "./access-requests/index.ts";
 import { createAccessRequestsService } from "./access-requests/service.ts";
@@ -72,16 +73,8 @@ export function createApp(deps: AppDeps) {
     }),
     now,
   });
-  const oidc =
-    config.oidcIssuer && config.oidcAudience
-      ? createOidcVerifier({
-          issuer: config.oidcIssuer,
-          audience: config.oidcAudience,
-          jwksUrl: config.oidcJwksUrl,
-          adminScope: config.oidcAdminScope,
-          algorithms: config.oidcAlgorithms.split(","),
-        })
-      : undefined;
+  const oidcSettings = oidcSettingsFromConfig(config);
+  const oidc = oidcSettings ? createOidcVerifier(oidcSettings) : undefined;
   const authenticator = createAuthenticator({
     vault,
     budgets,

@@ -4,12 +4,8 @@
  */
 import { join } from "node:path";
 import { busConfigChecks, busConfigFields } from "@secrets/bus";
-import { ConfigError, type ConfigOf, env, logLevelField, parseConfig } from "@secrets/config";
-import { isSafeIdentityProviderUrl } from "./auth/oidc-fetch.ts";
-
-/** Asymmetric JWS algorithms only: an HMAC secret or `none` must never verify an admin. */
-const jwtAlgorithmList =
-  /^(RS256|RS384|RS512|PS256|PS384|PS512|ES256|ES384|ES512|EdDSA|Ed25519)(,(RS256|RS384|RS512|PS256|PS384|PS512|ES256|ES384|ES512|EdDSA|Ed25519))*$/;
+import { type ConfigOf, env, logLevelField, parseConfig } from "@secrets/config";
+import { oidcConfigChecks, oidcConfigFields } from "@secrets/oidc";
 
 export const adminApiConfigSpec = {
   ...busConfigFields,
@@ -72,55 +68,12 @@ export const adminApiConfigSpec = {
     "the built dashboard served at / (`bun run web:build` writes it); missing: / says how to build it",
     { default: join(import.meta.dirname, "../../../web/dist") },
   ),
-  oidcIssuer: env.optionalUrl(
-    "ADMIN_OIDC_ISSUER",
-    "OIDC issuer whose JWTs authenticate admins (SSO); https, or http on loopback only",
-    { protocols: ["http", "https"] },
-  ),
-  oidcAudience: env.optionalString("ADMIN_OIDC_AUDIENCE", "the audience admin JWTs must carry"),
-  oidcJwksUrl: env.optionalUrl(
-    "ADMIN_OIDC_JWKS_URL",
-    "the issuer's JWKS (https, or http on loopback only); unset: discovered from " +
-      "<issuer>/.well-known/openid-configuration",
-    { protocols: ["http", "https"] },
-  ),
-  oidcAdminScope: env.string("ADMIN_OIDC_ADMIN_SCOPE", "the scope an admin JWT must carry", {
-    default: "admin",
-    pattern: /^\S+$/,
-  }),
-  oidcAlgorithms: env.string(
-    "ADMIN_OIDC_ALGORITHMS",
-    "comma-separated JWT signing algorithms accepted from the issuer; any other `alg` is refused",
-    { default: "RS256,ES256,EdDSA", pattern: jwtAlgorithmList },
-  ),
+  ...oidcConfigFields,
 };
 
 export type AdminApiConfig = ConfigOf<typeof adminApiConfigSpec>;
 
 /** Parses the environment; throws a ConfigError listing every problem, cross-field ones included. */
 export function parseAdminApiConfig(environment: Record<string, string | undefined>): AdminApiConfig {
-  let config: AdminApiConfig | undefined;
-  let problems: string[] = [];
-  try {
-    config = parseConfig(adminApiConfigSpec, environment, busConfigChecks);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    problems = [...error.problems];
-  }
-  const oidcSet = [environment.ADMIN_OIDC_ISSUER, environment.ADMIN_OIDC_AUDIENCE].filter(Boolean).length;
-  if (oidcSet === 1) problems.push("ADMIN_OIDC_ISSUER and ADMIN_OIDC_AUDIENCE must be set together");
-  if (environment.ADMIN_OIDC_JWKS_URL && !environment.ADMIN_OIDC_ISSUER) {
-    problems.push("ADMIN_OIDC_JWKS_URL needs ADMIN_OIDC_ISSUER and ADMIN_OIDC_AUDIENCE");
-  }
-  // Keys fetched over plain http could be swapped by anyone on the path, and with them every admin JWT.
-  for (const name of ["ADMIN_OIDC_ISSUER", "ADMIN_OIDC_JWKS_URL"] as const) {
-    const value = config?.[name === "ADMIN_OIDC_ISSUER" ? "oidcIssuer" : "oidcJwksUrl"];
-    if (value !== undefined && !isSafeIdentityProviderUrl(value)) {
-      problems.push(
-        `${name} must be an https URL (plain http only on loopback); got "${new URL(value).origin}"`,
-      );
-    }
-  }
-  if (problems.length > 0 || !config) throw new ConfigError(problems);
-  return config;
+  return parseConfig(adminApiConfigSpec, environment, [...busConfigChecks, ...oidcConfigChecks]);
 }
