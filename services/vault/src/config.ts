@@ -1,5 +1,13 @@
 import { busConfigChecks, busConfigFields } from "@secrets/bus";
-import { type ConfigOf, dataDirField, env, logLevelField, parseConfig } from "@secrets/config";
+import {
+  type ConfigCheck,
+  type ConfigOf,
+  dataDirField,
+  env,
+  logLevelField,
+  parseConfig,
+} from "@secrets/config";
+import { type OidcSettings, oidcConfigChecks, oidcConfigFields, oidcSettingsFromConfig } from "@secrets/oidc";
 import { defaultPendingLimits, type PendingLimits } from "./db/pending-limits.ts";
 
 /** Everything the vault reads from the environment; `main.ts` parses it once. */
@@ -129,16 +137,44 @@ export const vaultConfigSpec = {
     "pending access requests (and the stubs they come with) one service may have; further new names are refused until an admin decides",
     { default: defaultPendingLimits.requestsPerService, min: 1, max: 100_000 },
   ),
+  // The admin API's SSO settings, same variables: the vault verifies admins' JWTs itself.
+  ...oidcConfigFields,
 };
 
-export type VaultConfig = ConfigOf<typeof vaultConfigSpec>;
+type OidcField = keyof typeof oidcConfigFields;
 
+export type VaultConfig = Omit<ConfigOf<typeof vaultConfigSpec>, OidcField> & {
+  /** How admins' OIDC JWTs are verified (the ADMIN_OIDC_* variables); undefined without ADMIN_OIDC_ISSUER. */
+  readonly oidc: OidcSettings | undefined;
+};
+
+/** The rules over several of the vault's variables together: the bus's and the ADMIN_OIDC_* ones. */
+export const vaultConfigChecks: readonly ConfigCheck[] = [...busConfigChecks, ...oidcConfigChecks];
+
+/** Parses the environment; throws a ConfigError listing every problem, cross-field ones included. */
 export function parseVaultConfig(environment: Record<string, string | undefined>): VaultConfig {
-  return parseConfig(vaultConfigSpec, environment, busConfigChecks);
+  const { oidcIssuer, oidcAudience, oidcJwksUrl, oidcAdminScope, oidcAlgorithms, ...rest } = parseConfig(
+    vaultConfigSpec,
+    environment,
+    vaultConfigChecks,
+  );
+  const oidc = oidcSettingsFromConfig({
+    oidcIssuer,
+    oidcAudience,
+    oidcJwksUrl,
+    oidcAdminScope,
+    oidcAlgorithms,
+  });
+  return Object.freeze({ ...rest, oidc });
 }
 
 /** The key-rotation settings as the vault uses them. */
-export function keyRotationOptions(config: VaultConfig) {
+export function keyRotationOptions(
+  config: Pick<
+    VaultConfig,
+    "keyRotationIntervalDays" | "keyCheckIntervalMs" | "rewrapBatchSize" | "keyRetireGraceMs"
+  >,
+) {
   return {
     rotationIntervalMs: config.keyRotationIntervalDays * 86_400_000,
     checkIntervalMs: config.keyCheckIntervalMs,
@@ -148,7 +184,15 @@ export function keyRotationOptions(config: VaultConfig) {
 }
 
 /** The limits of the pending queues as the vault uses them. */
-export function pendingLimitsOptions(config: VaultConfig): PendingLimits {
+export function pendingLimitsOptions(
+  config: Pick<
+    VaultConfig,
+    | "maxPendingTokensPerService"
+    | "maxPendingTokensPerAddress"
+    | "maxPendingTokens"
+    | "maxPendingRequestsPerService"
+  >,
+): PendingLimits {
   return {
     tokensPerService: config.maxPendingTokensPerService,
     tokensPerAddress: config.maxPendingTokensPerAddress,
@@ -158,6 +202,6 @@ export function pendingLimitsOptions(config: VaultConfig): PendingLimits {
 }
 
 /** The expiry of pending approvals as the vault uses it. */
-export function pendingExpiryOptions(config: VaultConfig) {
+export function pendingExpiryOptions(config: Pick<VaultConfig, "pendingExpiryDays">) {
   return { maxAgeMs: config.pendingExpiryDays * 86_400_000, checkIntervalMs: 3_600_000 };
 }
