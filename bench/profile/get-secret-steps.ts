@@ -16,7 +16,7 @@ import { adminBusClient } from "@secrets/test/support/admin-bus-client";
 import { deleteAuditStream } from "@secrets/test/support/audit-stream";
 import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { createTestDatabase } from "@secrets/test/support/postgres";
-import { newServiceToken } from "@secrets/test/support/tokens";
+import { newServiceToken, testAdmin } from "@secrets/test/support/tokens";
 import { createAuditRecorder } from "../../services/vault/src/audit/audit-recorder.ts";
 import { openDatabase } from "../../services/vault/src/db/connection.ts";
 import { createDals } from "../../services/vault/src/db/dals.ts";
@@ -59,6 +59,7 @@ const vault = await startVault({
     usageFlushIntervalMs: 1_000,
     maxPendingTokens: 10,
     adminSessionTtlMs: 3_600_000,
+    adminBootstrap: testAdmin,
   },
 });
 

@@ -115,7 +115,7 @@ beforeAll(async () => {
   const gateway = await stack.startGateway();
   adminHttp = adminHttpClient((await stack.startAdminApi()).url);
   grpc = secretsClient(gateway.address, gateway.caFile);
-  admin = adminBusClient(stack.bus);
+  admin = adminBusClient(stack.bus, adminToken);
   audit = await stack.startAudit(auditEnv());
   await grant(orders);
   await grant(billing);

@@ -87,7 +87,7 @@ describe("brute force over gRPC", () => {
     const service = { name: "guarded", token: newServiceToken() };
     try {
       // The vault's pending-token cap was reached by the previous test: make room for this service.
-      const admin = adminBusClient(stack.bus);
+      const admin = adminBusClient(stack.bus, adminToken);
       for (const token of (await admin.listServiceTokens()).serviceTokens) await admin.denyToken(token.id);
       await provisionService(grpc, admin, service, { GUARDED_KEY: "guarded-value" });
 
@@ -141,7 +141,7 @@ describe("brute force over gRPC", () => {
     const grpc = secretsClient(gateway.address, gateway.caFile);
     const token = newServiceToken();
     try {
-      const admin = adminBusClient(stack.bus);
+      const admin = adminBusClient(stack.bus, adminToken);
       for (const pending of (await admin.listServiceTokens()).serviceTokens)
         if (pending.serviceName !== "guarded") await admin.denyToken(pending.id);
       expect((await grpc.registerToken("patient", token)).ok).toBe(true);

@@ -1,13 +1,29 @@
 /**
- * A test's admin: typed admin operations over the bus with a fixed acting admin, and values sealed to
- * the vault's key as the admin API seals them.
+ * A test's admin: typed admin operations over the bus carrying an admin token's hash (the vault resolves
+ * the admin from it), and values sealed to the vault's key as the admin API seals them. By default the
+ * admin is `testAdmin`, whom every test vault starts with.
  */
+import { createHash } from "node:crypto";
 import { adminOperations, type Bus, request } from "@secrets/bus";
 import { AccessStatus, type AdminContext, ServiceTokenStatus } from "@secrets/proto/admin";
 import { sealValue } from "@secrets/sealing";
+import { testAdmin } from "./tokens.ts";
 
-export function adminBusClient(bus: Bus, actor = "test-admin", timeoutMs = 5_000) {
-  const admin: AdminContext = { actor, requestId: "test", ipAddress: "127.0.0.1", userAgent: "vitest" };
+/** The hex SHA-256 of an admin token: how the admin API forwards it and the vault stores it. */
+export const adminTokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
+
+/** The AdminContext of a test's admin operation: the admin token's hash as its credential. */
+export function testAdminContext(adminToken: string = testAdmin.token): AdminContext {
+  return {
+    requestId: "test",
+    ipAddress: "127.0.0.1",
+    userAgent: "vitest",
+    credential: { tokenHash: adminTokenHash(adminToken) },
+  };
+}
+
+export function adminBusClient(bus: Bus, adminToken: string = testAdmin.token, timeoutMs = 5_000) {
+  const admin = testAdminContext(adminToken);
   const options = { timeoutMs };
 
   async function seal(name: string, value: string) {

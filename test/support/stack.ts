@@ -12,6 +12,7 @@ import { deleteAuditStream } from "./audit-stream.ts";
 import { freePort, uniqueNamespace } from "./nats-server.ts";
 import { createTestDatabase } from "./postgres.ts";
 import { type ServiceProcess, startService } from "./processes.ts";
+import { testAdmin } from "./tokens.ts";
 
 export interface Stack {
   natsUrl: string;
@@ -98,7 +99,15 @@ export async function createStack(
     }),
     async startVault(extra = {}) {
       const vault = await startService("vault", "services/vault/src/main.ts", {
-        env: stack.env({ DATABASE_URL: database.url, SECRETS_DATA_DIR: vaultDataDir, ...extra }),
+        env: stack.env({
+          DATABASE_URL: database.url,
+          SECRETS_DATA_DIR: vaultDataDir,
+          // The admin tests act as on the bus (`adminBusClient`), unless the test brings its own.
+          ...(extra.ADMIN_BOOTSTRAP_TOKEN
+            ? {}
+            : { ADMIN_BOOTSTRAP_TOKEN: testAdmin.token, ADMIN_BOOTSTRAP_NAME: testAdmin.name }),
+          ...extra,
+        }),
         readyLog: "vault ready",
       });
       processes.push(vault);

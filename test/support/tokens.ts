@@ -11,3 +11,9 @@ export function newServiceToken(): string {
 export function newAdminToken(): string {
   return `ssadm_${newServiceToken()}`;
 }
+
+/**
+ * The admin every test vault starts with (its bootstrap token: `stack.startVault` and the in-process
+ * harness install it), for tests that act as an admin on the bus. One per test process.
+ */
+export const testAdmin = { name: "test-admin", token: newAdminToken() } as const;

@@ -34,7 +34,7 @@ export async function startVaultOnCluster(options: {
   const vault = await stack.startVault({ DATABASE_URL: databaseUrl, DATABASE_POOL_SIZE: "4" });
   const gateway = await stack.startGateway();
   const grpc = secretsClient(gateway.address, gateway.caFile);
-  const admin = adminBusClient(stack.bus, "test-admin", options.deadlineMs);
+  const admin = adminBusClient(stack.bus, undefined, options.deadlineMs);
   const service = { name: options.serviceName, token: newServiceToken() };
   await provisionService(grpc, admin, service, { [options.secret.name]: options.secret.value });
   return {

@@ -52,9 +52,22 @@ const unauthenticated = () => new BusError(ErrorCode.UNAUTHENTICATED, "The admin
 const notFound = (what: string, id: string) =>
   new BusError(ErrorCode.NOT_FOUND, `No ${what} has the id "${id}"`);
 
-function actorOf(admin: AdminContext | undefined): string {
-  if (!admin?.actor) throw invalidArgument([{ field: "admin.actor", description: "must name the admin" }]);
-  return admin.actor;
+/**
+ * The admin an operation's credential belongs to, as the real vault resolves it (token and session hashes
+ * from the fake's state; a JWT by its `sub`, unverified: the admin API verified it, and the real vault's
+ * own check is tested in the vault).
+ */
+export function resolveActor(state: VaultState, now: () => number, admin: AdminContext | undefined): string {
+  const credential = admin?.credential;
+  const fromToken = credential?.tokenHash && state.adminTokens.get(credential.tokenHash);
+  if (fromToken) return fromToken;
+  const session = credential?.sessionHash ? state.sessions.get(credential.sessionHash) : undefined;
+  if (session && session.expiresAtMs > now()) return session.name;
+  if (credential?.oidcToken) {
+    const payload = JSON.parse(Buffer.from(credential.oidcToken.split(".")[1] ?? "", "base64url").toString());
+    if (typeof payload.sub === "string") return `oidc:${payload.sub}`;
+  }
+  throw unauthenticated();
 }
 
 export function fakeHandlers(
@@ -62,6 +75,7 @@ export function fakeHandlers(
   options: { now: () => number; sessionTtlMs: number },
 ): FakeHandlers {
   const { now } = options;
+  const actorOf = (admin: AdminContext | undefined) => resolveActor(state, now, admin);
   const admin = (hash: string) => {
     const name = state.adminTokens.get(hash);
     if (!name) throw unauthenticated();

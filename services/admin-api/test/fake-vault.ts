@@ -4,16 +4,24 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { adminOperations, type Bus, type Operation, serve, vaultQueue } from "@secrets/bus";
+import type { AdminContext } from "@secrets/proto/admin";
 import { generateSealingKeyPair } from "@secrets/sealing";
-import { emptyVaultState, type FakeHandlers, fakeHandlers, type Ops } from "./fake-vault-handlers.ts";
+import {
+  emptyVaultState,
+  type FakeHandlers,
+  fakeHandlers,
+  type Ops,
+  resolveActor,
+} from "./fake-vault-handlers.ts";
 import { accessRequestRecord, secretRecord, serviceTokenRecord } from "./fake-vault-records.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export function createFakeVault(options: { now?: () => number; sessionTtlMs?: number } = {}) {
   const state = emptyVaultState();
+  const now = options.now ?? Date.now;
   const handlers = fakeHandlers(state, {
-    now: options.now ?? Date.now,
+    now,
     sessionTtlMs: options.sessionTtlMs ?? 12 * 3_600_000,
   });
   /** Every admin operation received: its name and decoded request. */
@@ -36,6 +44,8 @@ export function createFakeVault(options: { now?: () => number; sessionTtlMs?: nu
     /** Requests received for one operation. */
     callsOf: <K extends keyof Ops>(name: K) =>
       calls.filter((c) => c.operation === name).map((c) => c.request as Parameters<FakeHandlers[K]>[0]),
+    /** The admin an operation's credential belongs to, as the vault resolves it (throws when none). */
+    actorOf: (admin: AdminContext | undefined) => resolveActor(state, now, admin),
     /** A new admin token the fake accepts. */
     addAdmin(name: string): string {
       const token = `ssadm_${randomBytes(32).toString("base64url")}`;

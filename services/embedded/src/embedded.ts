@@ -5,6 +5,7 @@ import { MemoryBus } from "@secrets/bus";
 import { createGatewayServer, gatewayServerOptions, loadServerTls } from "@secrets/gateway-grpc";
 import type { Logger } from "@secrets/logger";
 import {
+  createAdminJwtVerifier,
   keyRotationOptions,
   loadMasterKey,
   loadOrCreateKeyring,
@@ -71,6 +72,7 @@ export async function startEmbedded(
       pendingExpiry: pendingExpiryOptions(vaultConfig),
       adminSessionTtlMs: vaultConfig.adminSessionTtlHours * 3_600_000,
       adminBootstrap,
+      adminJwt: vaultConfig.oidc === undefined ? undefined : createAdminJwtVerifier(vaultConfig.oidc),
     },
   });
   const audit = serveAuditQueries(bus, {

@@ -2,6 +2,8 @@
  * @secrets/vault: the only process with the database and the keys. Other code must not import this
  * package (a test over the import graph enforces it); the embedded mode is the one exception.
  */
+
+export { createAdminJwtVerifier } from "./admin/admin-jwt.ts";
 export {
   keyRotationOptions,
   parseVaultConfig,

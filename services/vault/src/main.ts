@@ -2,10 +2,18 @@
  * The vault process: `bun services/vault/src/main.ts`. The only process with the database and the keys;
  * it serves the vault's operations on the bus in the queue group `vault`.
  */
-import { busConfigChecks, connectBusFromConfig } from "@secrets/bus";
+import { connectBusFromConfig } from "@secrets/bus";
 import { parseConfigOrExit } from "@secrets/config";
 import { createLogger } from "@secrets/logger";
-import { keyRotationOptions, pendingExpiryOptions, pendingLimitsOptions, vaultConfigSpec } from "./config.ts";
+import { oidcSettingsFromConfig } from "@secrets/oidc";
+import { createAdminJwtVerifier } from "./admin/admin-jwt.ts";
+import {
+  keyRotationOptions,
+  pendingExpiryOptions,
+  pendingLimitsOptions,
+  vaultConfigChecks,
+  vaultConfigSpec,
+} from "./config.ts";
 import { securePrivateDataDir } from "./data-dir/private-data-dir.ts";
 import { openDatabase } from "./db/connection.ts";
 import { loadMasterKey, loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
@@ -15,7 +23,8 @@ import { startVault } from "./vault.ts";
 // the code or library creating it asks for.
 process.umask(0o077);
 
-const config = parseConfigOrExit(vaultConfigSpec, process.env, busConfigChecks);
+const config = parseConfigOrExit(vaultConfigSpec, process.env, vaultConfigChecks);
+const oidc = oidcSettingsFromConfig(config);
 const logger = createLogger({ service: "vault", level: config.logLevel });
 
 const dataDir = await securePrivateDataDir(config.dataDir, logger).catch((error: unknown) => {
@@ -63,6 +72,7 @@ const vault = await startVault({
       config.adminBootstrapToken === undefined
         ? undefined
         : { token: config.adminBootstrapToken, name: config.adminBootstrapName },
+    adminJwt: oidc === undefined ? undefined : createAdminJwtVerifier(oidc),
   },
 });
 logger.info("vault ready", {

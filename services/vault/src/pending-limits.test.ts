@@ -26,7 +26,7 @@ import { deleteAuditStream, readAuditStream } from "@secrets/test/support/audit-
 import { refusalOf } from "@secrets/test/support/bus-refusal";
 import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { createTestDatabase, type TestDatabase } from "@secrets/test/support/postgres";
-import { newServiceToken } from "@secrets/test/support/tokens";
+import { newServiceToken, testAdmin } from "@secrets/test/support/tokens";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseKind, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { loadOrCreateKeyring, loadOrCreateSealingKey } from "./keyring/index.ts";
@@ -77,6 +77,7 @@ describe.each<DatabaseKind>(["postgres", "pglite"])("pending limits on %s", (kin
         pendingLimits: limits,
         outboxIntervalMs: 200,
         adminSessionTtlMs: 3_600_000,
+        adminBootstrap: testAdmin,
       },
     });
   });

@@ -10,6 +10,7 @@ import type { Logger } from "@secrets/logger";
 import type { SealingKeyPair } from "@secrets/sealing";
 import { sql } from "drizzle-orm";
 import { createAccessRequestsAdminService } from "./access-requests/access-requests-admin-service.ts";
+import { type AdminJwtVerifier, createAdminResolver } from "./admin/admin-resolver.ts";
 import { createAdminAuthDal } from "./admin-auth/admin-auth-dal.ts";
 import { createAdminAuthService } from "./admin-auth/admin-auth-service.ts";
 import { bootstrapAdminToken, startBootstrapReminder } from "./admin-auth/bootstrap.ts";
@@ -59,6 +60,8 @@ export interface VaultOptions {
   adminSessionTtlMs: number;
   /** Becomes the first admin token when no admin token exists yet. */
   adminBootstrap?: { token: string; name: string } | undefined;
+  /** Verifies admins' OIDC JWTs (ADMIN_OIDC_*); without it, an operation carrying a JWT is refused. */
+  adminJwt?: AdminJwtVerifier;
   /** How often the log repeats that the bootstrap admin token is still active. Default 1 h. */
   bootstrapReminderIntervalMs?: number;
   /** Encryption-key rotation and rewrap; defaults: every 30 days, checked every minute. */
@@ -137,6 +140,11 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
     graceMs: 2_000,
   });
   const adminAuthDal = createAdminAuthDal({ db });
+  const adminAuth = createAdminAuthService({
+    dal: adminAuthDal,
+    recorder,
+    sessionTtlMs: options.adminSessionTtlMs,
+  });
   const expiry = createPendingExpiry({
     dal: createExpiryDal({ db }),
     audit,
@@ -212,11 +220,8 @@ export async function startVault(deps: VaultDeps): Promise<RunningVault> {
         audit,
         rotationIntervalMs: rotationOptions.rotationIntervalMs,
       }),
-      adminAuth: createAdminAuthService({
-        dal: adminAuthDal,
-        recorder,
-        sessionTtlMs: options.adminSessionTtlMs,
-      }),
+      adminAuth,
+      resolveAdmin: createAdminResolver({ adminAuth, jwt: options.adminJwt, recorder }),
       reportThrottled: createThrottleReportService({ methods: adminThrottledMethods, recorder, logger }),
       sealingKey: deps.sealingKey,
       secrets: createSecretsAdminService({

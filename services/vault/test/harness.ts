@@ -12,7 +12,7 @@ import { adminBusClient } from "@secrets/test/support/admin-bus-client";
 import { deleteAuditStream } from "@secrets/test/support/audit-stream";
 import { uniqueNamespace } from "@secrets/test/support/nats-server";
 import { createTestDatabase } from "@secrets/test/support/postgres";
-import { newServiceToken } from "@secrets/test/support/tokens";
+import { newServiceToken, testAdmin } from "@secrets/test/support/tokens";
 import { type Database, type OpenedDatabase, openDatabase } from "../src/db/connection.ts";
 import { type Keyring, loadOrCreateKeyring, loadOrCreateSealingKey } from "../src/keyring/index.ts";
 import { type RunningVault, startVault, type VaultOptions } from "../src/vault.ts";
@@ -46,6 +46,8 @@ export const testVaultOptions: VaultOptions = {
   maxPendingTokens: 50,
   outboxIntervalMs: 200,
   adminSessionTtlMs: 3_600_000,
+  // The admin tests act as on the bus (`adminBusClient`).
+  adminBootstrap: testAdmin,
 };
 
 export interface ReplicaOptions {

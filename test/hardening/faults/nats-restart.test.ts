@@ -40,7 +40,7 @@ beforeAll(async () => {
   processes.push(vault, gateway.process, adminApi.process, audit);
   grpc = secretsClient(gateway.address, gateway.caFile);
   http = adminHttpClient(adminApi.url);
-  await provisionService(grpc, adminBusClient(stack.bus), service, { BILLING_API_KEY: value });
+  await provisionService(grpc, adminBusClient(stack.bus, adminToken), service, { BILLING_API_KEY: value });
 });
 
 afterAll(async () => {

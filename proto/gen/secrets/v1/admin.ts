@@ -29,12 +29,37 @@ export enum ServiceTokenStatus {
   UNRECOGNIZED = -1,
 }
 
-/** The acting admin, recorded as created_by, approved_by or granted_by and as the audit event's actor. */
+/**
+ * The request an admin operation comes from, and the credential its admin presented. The vault resolves
+ * the admin from `credential` for every operation (the name recorded as created_by, approved_by or
+ * granted_by and as the audit event's actor) and refuses the operation without a valid one: a client of
+ * the bus cannot act as an admin by naming one.
+ */
 export interface AdminContext {
-  actor: string;
   requestId: string;
   ipAddress: string;
   userAgent: string;
+  credential?: AdminCredential | undefined;
+}
+
+/**
+ * What an admin presented to the admin API, in the form the vault checks. Hashes are hex SHA-256, as the
+ * vault stores admin tokens and sessions: neither credential crosses the bus.
+ */
+export interface AdminCredential {
+  /** The admin token sent as `Authorization: Bearer`. */
+  tokenHash?:
+    | string
+    | undefined;
+  /** The dashboard's session id (the session cookie). */
+  sessionHash?:
+    | string
+    | undefined;
+  /**
+   * The OIDC JWT as the identity provider signed it; the vault verifies its signature (the issuer's
+   * JWKS), issuer, audience, lifetime and admin scope itself.
+   */
+  oidcToken?: string | undefined;
 }
 
 /**
@@ -378,14 +403,11 @@ export interface KeyStatusReply {
 }
 
 function createBaseAdminContext(): AdminContext {
-  return { actor: "", requestId: "", ipAddress: "", userAgent: "" };
+  return { requestId: "", ipAddress: "", userAgent: "", credential: undefined };
 }
 
 export const AdminContext: MessageFns<AdminContext> = {
   encode(message: AdminContext, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.actor !== "") {
-      writer.uint32(10).string(message.actor);
-    }
     if (message.requestId !== "") {
       writer.uint32(18).string(message.requestId);
     }
@@ -394,6 +416,9 @@ export const AdminContext: MessageFns<AdminContext> = {
     }
     if (message.userAgent !== "") {
       writer.uint32(34).string(message.userAgent);
+    }
+    if (message.credential !== undefined) {
+      AdminCredential.encode(message.credential, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -411,14 +436,6 @@ export const AdminContext: MessageFns<AdminContext> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.actor = reader.string();
-            continue;
-          }
           case 2: {
             if (tag !== 18) {
               break;
@@ -443,6 +460,14 @@ export const AdminContext: MessageFns<AdminContext> = {
             message.userAgent = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.credential = AdminCredential.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -460,10 +485,91 @@ export const AdminContext: MessageFns<AdminContext> = {
   },
   fromPartial<I extends Exact<DeepPartial<AdminContext>, I>>(object: I): AdminContext {
     const message = createBaseAdminContext();
-    message.actor = object.actor ?? "";
     message.requestId = object.requestId ?? "";
     message.ipAddress = object.ipAddress ?? "";
     message.userAgent = object.userAgent ?? "";
+    message.credential = (object.credential !== undefined && object.credential !== null)
+      ? AdminCredential.fromPartial(object.credential)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAdminCredential(): AdminCredential {
+  return { tokenHash: undefined, sessionHash: undefined, oidcToken: undefined };
+}
+
+export const AdminCredential: MessageFns<AdminCredential> = {
+  encode(message: AdminCredential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.tokenHash !== undefined) {
+      writer.uint32(10).string(message.tokenHash);
+    }
+    if (message.sessionHash !== undefined) {
+      writer.uint32(18).string(message.sessionHash);
+    }
+    if (message.oidcToken !== undefined) {
+      writer.uint32(26).string(message.oidcToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdminCredential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdminCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokenHash = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.sessionHash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.oidcToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AdminCredential>, I>>(base?: I): AdminCredential {
+    return AdminCredential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdminCredential>, I>>(object: I): AdminCredential {
+    const message = createBaseAdminCredential();
+    message.tokenHash = object.tokenHash ?? undefined;
+    message.sessionHash = object.sessionHash ?? undefined;
+    message.oidcToken = object.oidcToken ?? undefined;
     return message;
   },
 };

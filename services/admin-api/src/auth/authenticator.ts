@@ -58,7 +58,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         throw vaultRefusal(error);
       });
     if (!reply.admin?.name) throw new Error("The vault named no admin for a valid token");
-    const principal: Principal = { actor: reply.admin.name, method: "token" };
+    const principal: Principal = { actor: reply.admin.name, method: "token", credential: { tokenHash } };
     cache.set(`token:${tokenHash}`, principal);
     return principal;
   }
@@ -78,6 +78,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       actor: reply.admin.name,
       method: "session",
       expiresAtMs: reply.expiresAtMs,
+      credential: { sessionHash },
     };
     cache.set(`session:${sessionHash}`, principal, reply.expiresAtMs);
     return principal;

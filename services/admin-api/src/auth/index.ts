@@ -14,10 +14,10 @@ export const adminSecurity: Record<string, string[]>[] = [{ bearerAuth: [] }, { 
 
 const userAgentMaxLength = 512;
 
-/** The acting admin and this request, as every admin operation on the bus carries them. */
+/** This request and its admin's credential, as every admin operation on the bus carries them. */
 export function adminContextOf(state: RequestState, principal: Principal): AdminContext {
   return {
-    actor: principal.actor,
+    credential: principal.credential,
     requestId: state.requestId,
     ipAddress: state.ipAddress,
     userAgent: state.userAgent.slice(0, userAgentMaxLength),

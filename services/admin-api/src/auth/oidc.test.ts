@@ -52,7 +52,7 @@ describe("OIDC admins", () => {
     const h = harness();
     const res = await h.call("GET", "/secrets", { token: await jwt({ scope: "openid admin" }) });
     expect(res.status).toBe(200);
-    expect(h.vault.callsOf("listSecrets")[0]?.admin?.actor).toBe("oidc:user-42");
+    expect(h.vault.actorOf(h.vault.callsOf("listSecrets")[0]?.admin)).toBe("oidc:user-42");
     expect(h.vault.callsOf("authenticate")).toHaveLength(0);
     const lines = await h.requestLogLines();
     expect(lines[0]).toMatchObject({ actor: "oidc:user-42", status: 200 });

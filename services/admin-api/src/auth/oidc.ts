@@ -24,7 +24,12 @@ export function createOidcVerifier(settings: oidc.OidcSettings): OidcVerifier {
     async verify(jwt) {
       try {
         const { actor, payload } = await verifier.verify(jwt);
-        return { actor, method: "oidc", expiresAtMs: (payload.exp ?? 0) * 1000 };
+        return {
+          actor,
+          method: "oidc",
+          expiresAtMs: (payload.exp ?? 0) * 1000,
+          credential: { oidcToken: jwt },
+        };
       } catch (error) {
         throw error instanceof oidc.OidcRefusal ? refusalToApiError[error.kind](error) : error;
       }

@@ -9,7 +9,7 @@ describe("encryption-key routes", () => {
     expect(rotated.status).toBe(202);
     expect(rotated.json).toEqual({ rotatedAt: expect.any(String), pendingRewrap: 1 });
     expect(h.vault.state.keys.rotations).toBe(1);
-    expect(h.vault.callsOf("rotateKey")[0]?.admin?.actor).toBe("alice");
+    expect(h.vault.actorOf(h.vault.callsOf("rotateKey")[0]?.admin)).toBe("alice");
     const status = await h.call("GET", "/keys", { token: h.adminToken });
     expect(status.status).toBe(200);
     expect(Object.keys(status.json).sort()).toEqual([

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { BusError, ErrorCode, Reason } from "@secrets/bus";
 import { openSealedValue } from "@secrets/sealing";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -44,8 +45,9 @@ describe("GET /secrets", () => {
     });
     const [sent] = h.vault.callsOf("listSecrets");
     expect(sent).toMatchObject({ query: "stripe", missingOnly: false, limit: 5, cursor: "" });
+    expect(h.vault.actorOf(sent?.admin)).toBe("alice");
     expect(sent?.admin).toEqual({
-      actor: "alice",
+      credential: { tokenHash: createHash("sha256").update(h.adminToken).digest("hex") },
       requestId: res.headers["x-request-id"],
       ipAddress: "203.0.113.7",
       userAgent: "dashboard/1",
@@ -201,7 +203,9 @@ describe("DELETE /secrets/:id", () => {
     const res = await h.call("DELETE", `/secrets/${secret.id}`, { token: h.adminToken });
     expect(res.status).toBe(204);
     expect(res.text).toBe("");
-    expect(h.vault.callsOf("deleteSecret")[0]).toMatchObject({ id: secret.id, admin: { actor: "alice" } });
+    const [deleted] = h.vault.callsOf("deleteSecret");
+    expect(deleted).toMatchObject({ id: secret.id });
+    expect(h.vault.actorOf(deleted?.admin)).toBe("alice");
     const again = await h.call("DELETE", `/secrets/${secret.id}`, { token: h.adminToken });
     expect(again.status).toBe(404);
     expect(again.json.error.code).toBe("NOT_FOUND");

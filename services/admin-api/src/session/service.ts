@@ -66,7 +66,12 @@ export function createSessionService(deps: SessionServiceDeps) {
         hold.settle("valid");
         deps.budgets.learn(tokenHash);
         deps.budgets.learn(sessionHash, reply.expiresAtMs);
-        state.principal = { actor: reply.admin.name, method: "session", expiresAtMs: reply.expiresAtMs };
+        state.principal = {
+          actor: reply.admin.name,
+          method: "session",
+          expiresAtMs: reply.expiresAtMs,
+          credential: { sessionHash },
+        };
         const maxAgeSeconds = (reply.expiresAtMs - deps.now()) / 1000;
         return {
           session: { admin: { name: reply.admin.name }, expiresAt: isoOrNull(reply.expiresAtMs) },

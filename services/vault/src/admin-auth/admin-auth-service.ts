@@ -99,6 +99,19 @@ export function createAdminAuthService(deps: AdminAuthDeps) {
       return { admin: identity(row.token), expiresAtMs: row.session.expiresAt.getTime() };
     },
 
+    /**
+     * The admin a token hash or a session hash belongs to, as every admin operation resolves it; undefined
+     * for a malformed, unknown, revoked or expired one. Not audited here: the operation's refusal is.
+     */
+    async adminFor(credential: { tokenHash: string } | { sessionHash: string }): Promise<string | undefined> {
+      if ("tokenHash" in credential) {
+        if (!hexHash.test(credential.tokenHash)) return undefined;
+        return (await tokenFor(credential.tokenHash))?.name;
+      }
+      if (!hexHash.test(credential.sessionHash)) return undefined;
+      return (await deps.dal.findSession(credential.sessionHash, new Date(now())))?.token.name;
+    },
+
     /** Whether the bootstrap token still works: the dashboard warns while it does. Not audited (a flag). */
     async planeStatus(): Promise<{ bootstrapTokenActive: boolean; bootstrapAdminName: string }> {
       const bootstrap = await deps.dal.findActiveBootstrapToken();

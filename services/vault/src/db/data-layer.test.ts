@@ -414,7 +414,8 @@ describe.each(backends)("data layer on %s", (kind) => {
 
     it("lists newest first in pages, with the grants each token inherits", async () => {
       const ids: string[] = [];
-      for (let index = 0; index < 5; index++) ids.push(await insertPendingToken(index % 2 === 0 ? "billing" : "mail"));
+      for (let index = 0; index < 5; index++)
+        ids.push(await insertPendingToken(index % 2 === 0 ? "billing" : "mail"));
       // Equal timestamps for the three newest: the cursor must break the tie by id.
       const tied = new Date("2030-01-01T00:00:00.123Z");
       for (const id of ids.slice(2)) {

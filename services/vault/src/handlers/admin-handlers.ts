@@ -3,6 +3,7 @@ import {
   type Bus,
   BusError,
   ErrorCode,
+  AuditEventName as Events,
   type Subscription,
   serve,
   vaultQueue,
@@ -10,7 +11,7 @@ import {
 import type { Logger } from "@secrets/logger";
 import type { SealingKeyPair } from "@secrets/sealing";
 import type { createAccessRequestsAdminService } from "../access-requests/access-requests-admin-service.ts";
-import { adminFacts } from "../admin/admin-context.ts";
+import type { ResolveAdmin } from "../admin/admin-resolver.ts";
 import type { AdminAuthService } from "../admin-auth/admin-auth-service.ts";
 import { toBusError } from "../errors.ts";
 import type { KeysAdminService } from "../rotation/keys-admin-service.ts";
@@ -23,6 +24,8 @@ export interface AdminHandlerDeps {
   accessRequests: ReturnType<typeof createAccessRequestsAdminService>;
   serviceTokens: ReturnType<typeof createServiceTokensAdminService>;
   adminAuth: AdminAuthService;
+  /** The acting admin of an operation, from its credential (refused and audited without a valid one). */
+  resolveAdmin: ResolveAdmin;
   keys: KeysAdminService;
   /** Admin credentials the admin API refused on a spent budget, as `calls.throttled` summaries. */
   reportThrottled: ReturnType<typeof createThrottleReportService>;
@@ -44,18 +47,19 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       }
     };
   const { secrets, accessRequests, serviceTokens, adminAuth, keys } = deps;
+  const admin = deps.resolveAdmin;
   return [
     serve(
       bus,
       adminOperations.rotateKey,
       options,
-      guard("rotate-key", (r) => keys.rotate(adminFacts(r.admin))),
+      guard("rotate-key", async (r) => keys.rotate(await admin(r.admin, Events.keyRotate))),
     ),
     serve(
       bus,
       adminOperations.keyStatus,
       options,
-      guard("key-status", (r) => keys.status(adminFacts(r.admin))),
+      guard("key-status", async (r) => keys.status(await admin(r.admin, Events.keyStatus))),
     ),
     serve(
       bus,
@@ -123,14 +127,14 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       bus,
       adminOperations.listSecrets,
       options,
-      guard("list-secrets", (r) => secrets.list(adminFacts(r.admin), r)),
+      guard("list-secrets", async (r) => secrets.list(await admin(r.admin, Events.secretList), r)),
     ),
     serve(
       bus,
       adminOperations.putSecret,
       options,
-      guard("put-secret", (r) =>
-        secrets.put(adminFacts(r.admin), {
+      guard("put-secret", async (r) =>
+        secrets.put(await admin(r.admin, Events.secretPut), {
           name: r.name,
           description: r.description,
           value: r.value,
@@ -142,20 +146,22 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       bus,
       adminOperations.deleteSecret,
       options,
-      guard("delete-secret", (r) => secrets.remove(adminFacts(r.admin), r.id)),
+      guard("delete-secret", async (r) => secrets.remove(await admin(r.admin, Events.secretDelete), r.id)),
     ),
     serve(
       bus,
       adminOperations.listSecretVersions,
       options,
-      guard("list-secret-versions", (r) => secrets.listVersions(adminFacts(r.admin), r.id)),
+      guard("list-secret-versions", async (r) =>
+        secrets.listVersions(await admin(r.admin, Events.secretVersions), r.id),
+      ),
     ),
     serve(
       bus,
       adminOperations.rollbackSecret,
       options,
-      guard("rollback-secret", (r) =>
-        secrets.rollback(adminFacts(r.admin), {
+      guard("rollback-secret", async (r) =>
+        secrets.rollback(await admin(r.admin, Events.secretRollback), {
           id: r.id,
           version: r.version,
           expectedVersion: r.expectedVersion,
@@ -166,49 +172,65 @@ export function serveAdminOperations(bus: Bus, deps: AdminHandlerDeps): Subscrip
       bus,
       adminOperations.listAccessRequests,
       options,
-      guard("list-access-requests", (r) => accessRequests.list(adminFacts(r.admin), r)),
+      guard("list-access-requests", async (r) =>
+        accessRequests.list(await admin(r.admin, Events.accessList), r),
+      ),
     ),
     serve(
       bus,
       adminOperations.approveAccessRequest,
       options,
-      guard("approve-access-request", (r) => accessRequests.approve(adminFacts(r.admin), r.id)),
+      guard("approve-access-request", async (r) =>
+        accessRequests.approve(await admin(r.admin, Events.accessApprove), r.id),
+      ),
     ),
     serve(
       bus,
       adminOperations.denyAccessRequest,
       options,
-      guard("deny-access-request", (r) => accessRequests.deny(adminFacts(r.admin), r.id)),
+      guard("deny-access-request", async (r) =>
+        accessRequests.deny(await admin(r.admin, Events.accessDeny), r.id),
+      ),
     ),
     serve(
       bus,
       adminOperations.grantAccess,
       options,
-      guard("grant-access", (r) => accessRequests.grant(adminFacts(r.admin), r.secretName, r.serviceName)),
+      guard("grant-access", async (r) =>
+        accessRequests.grant(await admin(r.admin, Events.accessApprove), r.secretName, r.serviceName),
+      ),
     ),
     serve(
       bus,
       adminOperations.listServiceTokens,
       options,
-      guard("list-service-tokens", (r) => serviceTokens.list(adminFacts(r.admin), r)),
+      guard("list-service-tokens", async (r) =>
+        serviceTokens.list(await admin(r.admin, Events.tokenList), r),
+      ),
     ),
     serve(
       bus,
       adminOperations.approveServiceToken,
       options,
-      guard("approve-service-token", (r) => serviceTokens.approve(adminFacts(r.admin), r.id)),
+      guard("approve-service-token", async (r) =>
+        serviceTokens.approve(await admin(r.admin, Events.tokenApprove), r.id),
+      ),
     ),
     serve(
       bus,
       adminOperations.denyServiceToken,
       options,
-      guard("deny-service-token", (r) => serviceTokens.deny(adminFacts(r.admin), r.id)),
+      guard("deny-service-token", async (r) =>
+        serviceTokens.deny(await admin(r.admin, Events.tokenDeny), r.id),
+      ),
     ),
     serve(
       bus,
       adminOperations.revokeServiceToken,
       options,
-      guard("revoke-service-token", (r) => serviceTokens.revoke(adminFacts(r.admin), r.id)),
+      guard("revoke-service-token", async (r) =>
+        serviceTokens.revoke(await admin(r.admin, Events.tokenRevoke), r.id),
+      ),
     ),
   ];
 }
