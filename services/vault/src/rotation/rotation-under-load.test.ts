@@ -4,6 +4,7 @@
  * Real PostgreSQL, real NATS, the vault wired as in production.
  */
 import { adminOperations, request, serviceOperations } from "@secrets/bus";
+import { testAdminContext } from "@secrets/test/support/admin-bus-client";
 import { newServiceToken } from "@secrets/test/support/tokens";
 import { ne } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { accessRequests, secrets, secretVersions, serviceTokens } from "../db/sc
 import { hashToken } from "../service-tokens/token-hash.ts";
 import { seedSecrets } from "./seed-secrets.ts";
 
-const admin = { actor: "alice", requestId: "r", ipAddress: "", userAgent: "" };
+const admin = testAdminContext();
 const serviceToken = newServiceToken();
 
 let cluster: VaultCluster;
@@ -100,16 +101,21 @@ describe("rotation under load", () => {
     const workers = Array.from({ length: 4 }, worker);
     await Bun.sleep(300);
     const before = keyring.activeKeyId;
-    const rotated = await request(client, adminOperations.rotateKey, { admin }, { timeoutMs: 10_000 });
-    expect(rotated.pendingRewrap).toBeGreaterThan(19_000);
-    const readsAtRotation = outcome.reads;
-    for (let i = 0; i < 1_200; i++) {
-      const status = await request(client, adminOperations.keyStatus, { admin }, { timeoutMs: 10_000 });
-      if (status.pendingRewrap === 0 && status.keyCount === 1) break;
-      await Bun.sleep(100);
+    let readsAtRotation = 0;
+    // The readers stop however this ends: a failure here must not leave them running.
+    try {
+      const rotated = await request(client, adminOperations.rotateKey, { admin }, { timeoutMs: 10_000 });
+      expect(rotated.pendingRewrap).toBeGreaterThan(19_000);
+      readsAtRotation = outcome.reads;
+      for (let i = 0; i < 1_200; i++) {
+        const status = await request(client, adminOperations.keyStatus, { admin }, { timeoutMs: 10_000 });
+        if (status.pendingRewrap === 0 && status.keyCount === 1) break;
+        await Bun.sleep(100);
+      }
+    } finally {
+      running = false;
+      await Promise.all(workers);
     }
-    running = false;
-    await Promise.all(workers);
 
     expect(outcome.failures).toEqual([]);
     expect(outcome.reads - readsAtRotation).toBeGreaterThan(50);
