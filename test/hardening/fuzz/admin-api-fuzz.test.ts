@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureDashboardBuilt } from "../../support/dashboard-build.ts";
 import { type LokiReceiver, startLokiReceiver } from "../../support/loki-receiver.ts";
 import type { ServiceProcess } from "../../support/processes.ts";
 import { createStack, type Stack } from "../../support/stack.ts";
@@ -43,6 +44,9 @@ interface Route {
 let routes: Route[] = [];
 
 beforeAll(async () => {
+  // The API serves the dashboard at `/`: fuzz the built one, whatever ran before (without a build, `/`
+  // answers a page that says to build it).
+  await ensureDashboardBuilt();
   stack = await createStack();
   loki = await startLokiReceiver();
   const vault = await stack.startVault({ ADMIN_BOOTSTRAP_TOKEN: adminToken });
