@@ -202,6 +202,26 @@ describe("key rotation", () => {
     expect(keyring.keyIds()).toEqual([keyring.activeKeyId]);
   });
 
+  it("waits for a key-file lock held briefly (a key-file write, a check), then rotates for the admin", async () => {
+    const keyring = await loadOrCreateKeyring({ dataDir });
+    const keys = rotation(keyring);
+    const before = keyring.activeKeyId;
+    let held: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const holder = opened.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${keyFileLock})`);
+      await released;
+    });
+    await Bun.sleep(50);
+    const pendingRotation = keys.rotate(admin);
+    setTimeout(held, 300);
+    await expect(pendingRotation).resolves.toMatchObject({ rotated: true });
+    await holder;
+    expect(keyring.activeKeyId).not.toBe(before);
+  });
+
   it("after an upgrade, rotates at once and moves every legacy envelope to one that binds the version", async () => {
     const material = randomBytes(32);
     const file = {

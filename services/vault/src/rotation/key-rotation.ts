@@ -47,6 +47,9 @@ function rotationInProgress(pending: number | undefined): BusError {
   );
 }
 
+/** How long an admin's rotation waits for the key-file lock before it answers ROTATION_IN_PROGRESS. */
+const adminLockWaitMs = 2_000;
+
 const system: Admin = { actor: "system:key-rotation", requestId: "", ipAddress: "", userAgent: "" };
 
 /**
@@ -67,22 +70,18 @@ export function createKeyRotation(deps: KeyRotationDeps) {
   /**
    * Rotates under the rotation lock: on an admin's request, or when the key is due. One rotation at a time:
    * while values are still under an older key (the last rotation's rewrap is running) or another vault
-   * holds the lock, an admin's request is refused with FAILED_PRECONDITION (ROTATION_IN_PROGRESS) and the
+   * holds the lock beyond `adminLockWaitMs`, an admin's request is refused with FAILED_PRECONDITION (ROTATION_IN_PROGRESS) and the
    * schedule waits for its next check, so repeated requests cannot pile up keys and rewrap passes.
    */
   async function rotate(admin: Admin | undefined): Promise<{ rotated: boolean; rotatedAtMs: number }> {
-    const outcome = await withAdvisoryLock(db, [keyFileLock], async (tx) => {
-      // Under the lock, the file itself rather than a stat: it changes only under this lock.
-      await keyring.reload();
-      // A current key from before format 2 envelopes is due at once: the rewrap that follows moves every
-      // legacy envelope (version not bound) to format 2, and its keys can then be retired.
-      const due = keyring.currentKeyIsLegacy || now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
-      if (!admin && !due) return { rotated: false, pending: 0 };
-      const pending = await tx.pending(keyring.activeKeyId);
-      if (pending > 0) return { rotated: false, pending };
-      await keyring.rotate();
-      return { rotated: true, pending: 0 };
-    });
+    // The key-file lock is also held, briefly, by key-file writes, retirements and scheduled checks: an
+    // admin's request waits a moment for it rather than being refused for one of those.
+    const waitUntil = Date.now() + (admin ? adminLockWaitMs : 0);
+    let outcome = await tryRotate(admin);
+    while (outcome === undefined && Date.now() < waitUntil) {
+      await Bun.sleep(50);
+      outcome = await tryRotate(admin);
+    }
     if (admin && !outcome?.rotated) throw rotationInProgress(outcome?.pending);
     const rotated = outcome?.rotated ?? false;
     if (rotated) {
@@ -94,6 +93,22 @@ export function createKeyRotation(deps: KeyRotationDeps) {
       );
     }
     return { rotated, rotatedAtMs: keyring.lastRotatedAt };
+  }
+
+  /** One attempt under the key-file lock; undefined when another session holds it. */
+  function tryRotate(admin: Admin | undefined) {
+    return withAdvisoryLock(db, [keyFileLock], async (tx) => {
+      // Under the lock, the file itself rather than a stat: it changes only under this lock.
+      await keyring.reload();
+      // A current key from before format 2 envelopes is due at once: the rewrap that follows moves every
+      // legacy envelope (version not bound) to format 2, and its keys can then be retired.
+      const due = keyring.currentKeyIsLegacy || now() - keyring.lastRotatedAt >= options.rotationIntervalMs;
+      if (!admin && !due) return { rotated: false, pending: 0 };
+      const pending = await tx.pending(keyring.activeKeyId);
+      if (pending > 0) return { rotated: false, pending };
+      await keyring.rotate();
+      return { rotated: true, pending: 0 };
+    });
   }
 
   function move(row: WrappedRow): RewrapMove {
